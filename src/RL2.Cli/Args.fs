@@ -1,0 +1,176 @@
+/// Command-line arguments: the reference's `train.py` flags (underscore spellings accepted too),
+/// plus `--seed` and `--threads`; validation into trainer settings with one-line errors.
+module RL2.Cli.Args
+
+open System.IO
+open Argu
+open RL2.Envs
+open RL2.Nn
+open RL2.Rl
+open RL2.Train
+
+type TrainArgs =
+    | Environment of name: string
+    | [<AltCommandLine("--num_states")>] Num_States of int
+    | [<AltCommandLine("--num_actions")>] Num_Actions of int
+    | [<AltCommandLine("--max_episode_len")>] Max_Episode_Len of int
+    | [<AltCommandLine("--meta_episode_len")>] Meta_Episode_Len of int
+    | Architecture of name: string
+    | [<AltCommandLine("--num_features")>] Num_Features of int
+    | [<AltCommandLine("--model_name")>] Model_Name of string
+    | [<AltCommandLine("--checkpoint_dir")>] Checkpoint_Dir of path: string
+    | [<AltCommandLine("--max_pol_iters")>] Max_Pol_Iters of int
+    | [<AltCommandLine("--meta_episodes_per_policy_update")>] Meta_Episodes_Per_Policy_Update of int
+    | [<AltCommandLine("--meta_episodes_per_learner_batch")>] Meta_Episodes_Per_Learner_Batch of int
+    | [<AltCommandLine("--ppo_opt_epochs")>] Ppo_Opt_Epochs of int
+    | [<AltCommandLine("--ppo_clip_param")>] Ppo_Clip_Param of float
+    | [<AltCommandLine("--ppo_ent_coef")>] Ppo_Ent_Coef of float
+    | [<AltCommandLine("--discount_gamma")>] Discount_Gamma of float
+    | [<AltCommandLine("--gae_lambda")>] Gae_Lambda of float
+    | [<AltCommandLine("--standardize_advs")>] Standardize_Advs of int
+    | [<AltCommandLine("--adam_lr")>] Adam_Lr of float
+    | [<AltCommandLine("--adam_eps")>] Adam_Eps of float
+    | [<AltCommandLine("--adam_wd")>] Adam_Wd of float
+    | Seed of int64
+    | Threads of int
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Environment _ -> $"""task distribution: {String.concat ", " Catalog.names} (default bandit)."""
+            | Num_States _ -> "states of the tabular MDP; ignored for bandits (default 10)."
+            | Num_Actions _ -> "actions (bandit arms) (default 5)."
+            | Max_Episode_Len _ -> "timesteps before an episode auto-resets; ignored for bandits (default 10)."
+            | Meta_Episode_Len _ -> "timesteps per meta-episode (default 100)."
+            | Architecture _ ->
+                $"""memory architecture: {Architecture.table |> List.map _.Name |> String.concat ", "} (default gru)."""
+            | Num_Features _ -> "hidden width of the architecture (default 256)."
+            | Model_Name _ -> "run name: checkpoints and metrics go to <checkpoint_dir>/<model_name> (default defaults)."
+            | Checkpoint_Dir _ -> "checkpoint root directory (default checkpoints)."
+            | Max_Pol_Iters _ -> "policy iterations to train to, counting resumed ones (default 12000)."
+            | Meta_Episodes_Per_Policy_Update _ ->
+                "meta-episodes collected per iteration per process; -1 = 240000 / (processes * meta_episode_len) (default -1)."
+            | Meta_Episodes_Per_Learner_Batch _ -> "meta-episodes per PPO minibatch (default 60)."
+            | Ppo_Opt_Epochs _ -> "PPO epochs per iteration (default 8)."
+            | Ppo_Clip_Param _ -> "PPO ratio clip epsilon (default 0.10)."
+            | Ppo_Ent_Coef _ -> "entropy bonus coefficient (default 0.01)."
+            | Discount_Gamma _ -> "discount factor (default 0.99)."
+            | Gae_Lambda _ -> "GAE lambda (default 0.3)."
+            | Standardize_Advs _ -> "1 to standardise advantages each iteration, 0 not to (default 0)."
+            | Adam_Lr _ -> "AdamW learning rate (default 2e-4)."
+            | Adam_Eps _ -> "AdamW epsilon (default 1e-5)."
+            | Adam_Wd _ -> "AdamW weight decay on weight matrices (default 0.01)."
+            | Seed _ -> "random seed: tasks, actions, weights and minibatches all derive from it (default 0)."
+            | Threads _ -> "torch intra-op threads (default 1: measured fastest on small 2-vCPU machines)."
+
+[<CliPrefix(CliPrefix.None)>]
+type Command =
+    | [<SubCommand>] Train of ParseResults<TrainArgs>
+
+    interface IArgParserTemplate with
+        member c.Usage =
+            match c with
+            | Train _ -> "train an RL² agent with PPO over a task distribution (resumes automatically)."
+
+/// A user mistake, reported in one line (exit code 2).
+exception UsageError of string
+
+let private fail msg = raise (UsageError msg)
+
+let private check cond msg = if not cond then fail msg
+
+/// A run name or directory must stay where the user pointed: no parent hops, no absolute name.
+let private checkName (flag: string) (name: string) =
+    check (name <> "" && not (Path.IsPathRooted name)) $"--{flag} must be a relative name, got '{name}'"
+    check (name.Split([| '/'; '\\' |]) |> Array.forall (fun p -> p <> ".." && p <> ".")) $"--{flag} must not contain '.' or '..' parts, got '{name}'"
+    check (name.IndexOfAny(Path.GetInvalidFileNameChars() |> Array.filter (fun c -> c <> '/')) < 0) $"--{flag} contains characters not allowed in a file name: '{name}'"
+
+type TrainRequest =
+    { Settings: Trainer.Settings
+      Threads: int
+      /// Every flag's value after defaults, for the run summary.
+      Summary: (string * string) list }
+
+let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
+    let environment = r.GetResult(Environment, defaultValue = "bandit")
+    let numStates = r.GetResult(Num_States, defaultValue = 10)
+    let numActions = r.GetResult(Num_Actions, defaultValue = 5)
+    let maxEpisodeLen = r.GetResult(Max_Episode_Len, defaultValue = 10)
+    let metaEpisodeLen = r.GetResult(Meta_Episode_Len, defaultValue = 100)
+    let architecture = r.GetResult(Architecture, defaultValue = "gru")
+    let numFeatures = r.GetResult(Num_Features, defaultValue = 256)
+    let modelName = r.GetResult(Model_Name, defaultValue = "defaults")
+    let checkpointDir = r.GetResult(Checkpoint_Dir, defaultValue = "checkpoints")
+    let maxIters = r.GetResult(Max_Pol_Iters, defaultValue = 12000)
+    let perUpdate = r.GetResult(Meta_Episodes_Per_Policy_Update, defaultValue = -1)
+    let batch = r.GetResult(Meta_Episodes_Per_Learner_Batch, defaultValue = 60)
+    let epochs = r.GetResult(Ppo_Opt_Epochs, defaultValue = 8)
+    let clip = r.GetResult(Ppo_Clip_Param, defaultValue = 0.10)
+    let ent = r.GetResult(Ppo_Ent_Coef, defaultValue = 0.01)
+    let gamma = r.GetResult(Discount_Gamma, defaultValue = 0.99)
+    let lambda = r.GetResult(Gae_Lambda, defaultValue = 0.3)
+    let standardize = r.GetResult(Standardize_Advs, defaultValue = 0)
+    let lr = r.GetResult(Adam_Lr, defaultValue = 2e-4)
+    let eps = r.GetResult(Adam_Eps, defaultValue = 1e-5)
+    let wd = r.GetResult(Adam_Wd, defaultValue = 0.01)
+    let seed = r.GetResult(Seed, defaultValue = 0L)
+    let threads = r.GetResult(Threads, defaultValue = 1)
+    let task =
+        match Catalog.tryFind environment with
+        | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
+        | None -> fail $"""--environment must be one of {String.concat ", " Catalog.names}, got '{environment}'"""
+    let arch =
+        match Architecture.tryFind architecture with
+        | Some a -> a
+        | None -> fail $"""--architecture must be one of {Architecture.table |> List.map _.Name |> String.concat ", "}, got '{architecture}'"""
+    check (numStates >= 1) $"--num_states must be at least 1, got {numStates}"
+    check (numActions >= 2) $"--num_actions must be at least 2, got {numActions}"
+    check (maxEpisodeLen >= 1) $"--max_episode_len must be at least 1, got {maxEpisodeLen}"
+    check (metaEpisodeLen >= 2) $"--meta_episode_len must be at least 2, got {metaEpisodeLen}"
+    check (numFeatures >= 1) $"--num_features must be at least 1, got {numFeatures}"
+    check (maxIters >= 0) $"--max_pol_iters must not be negative, got {maxIters}"
+    check (perUpdate = -1 || perUpdate >= 1) $"--meta_episodes_per_policy_update must be -1 or at least 1, got {perUpdate}"
+    check (batch >= 1) $"--meta_episodes_per_learner_batch must be at least 1, got {batch}"
+    check (epochs >= 1) $"--ppo_opt_epochs must be at least 1, got {epochs}"
+    check (clip > 0.0 && clip < 1.0) $"--ppo_clip_param must be in (0, 1), got {clip}"
+    check (ent >= 0.0) $"--ppo_ent_coef must not be negative, got {ent}"
+    check (gamma >= 0.0 && gamma <= 1.0) $"--discount_gamma must be in [0, 1], got {gamma}"
+    check (lambda >= 0.0 && lambda <= 1.0) $"--gae_lambda must be in [0, 1], got {lambda}"
+    check (standardize = 0 || standardize = 1) $"--standardize_advs must be 0 or 1, got {standardize}"
+    check (lr > 0.0) $"--adam_lr must be positive, got {lr}"
+    check (eps > 0.0) $"--adam_eps must be positive, got {eps}"
+    check (wd >= 0.0) $"--adam_wd must not be negative, got {wd}"
+    check (threads >= 1) $"--threads must be at least 1, got {threads}"
+    checkName "model_name" modelName
+    check (checkpointDir <> "") "--checkpoint_dir must not be empty"
+    let perProcess = if perUpdate = -1 then 240000 / (processes * metaEpisodeLen) else perUpdate
+    check (perProcess >= 1) $"meta_episode_len {metaEpisodeLen} leaves no meta-episodes per iteration; set --meta_episodes_per_policy_update"
+    let settings: Trainer.Settings =
+        { Task = task
+          Architecture = arch
+          NumFeatures = numFeatures
+          MetaEpisodeLen = metaEpisodeLen
+          MetaEpisodesPerIteration = perProcess
+          MinibatchSize = batch
+          Epochs = epochs
+          Ppo = { ClipParam = float32 clip; EntropyCoef = float32 ent }
+          Gamma = float32 gamma
+          Lambda = float32 lambda
+          StandardizeAdvantages = (standardize = 1)
+          LearningRate = lr
+          AdamEps = eps
+          WeightDecay = wd
+          MaxIterations = maxIters
+          Seed = seed
+          RunDir = Some(Path.Combine(checkpointDir, modelName)) }
+    { Settings = settings
+      Threads = threads
+      Summary =
+        [ "environment", environment
+          "architecture", $"{architecture} ({numFeatures} features)"
+          "meta-episode", $"{metaEpisodeLen} steps, episodes of {task.EpisodeLength}"
+          "per iteration", $"{perProcess} meta-episodes x {processes} process(es), minibatch {batch}, {epochs} epochs"
+          "optimiser", $"AdamW lr {lr}, eps {eps}, wd {wd}"
+          "PPO", $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}"
+          "seed / threads", $"{seed} / {threads}"
+          "run directory", Path.Combine(checkpointDir, modelName) ] }

@@ -1,0 +1,105 @@
+/// Meta-episodes collected in batched lockstep: one policy and one value forward per timestep for
+/// all B meta-episodes, no gradient.
+module RL2.Rl.Rollout
+
+open TorchSharp
+open RL2
+open RL2.Envs
+open RL2.Nn
+
+/// B meta-episodes of T steps. Immutable once collected.
+type Rollout =
+    { Observations: Tensor // [B; T; O] float32
+      Actions: Tensor // [B; T] int64
+      Rewards: Tensor // [B; T] float32
+      Dones: Tensor // [B; T] float32
+      LogProbs: Tensor // [B; T] log π_old(a_t)
+      Values: Tensor } // [B; T] V_old(x_t)
+
+/// x shifted right by one step along T with `first` at t = 0: [B; T] → [B; T].
+let shiftRight (first: Tensor) (x: Tensor) =
+    let steps = x.shape[1]
+    use head = first.expand(x.shape[0], 1L).to_type x.dtype
+    use body = x.narrow(1L, 0L, steps - 1L)
+    torch.cat([| head; body |], 1L)
+
+/// The agent inputs of every step, rebuilt from stored observations and the previous step's
+/// action, reward and done, with (0, 0.0, 1.0) at t = 0 (SPEC §5): [B; T; I].
+let inputs (dist: TaskDistribution) (r: Rollout) =
+    use zero = torch.zeros(1L, 1L)
+    use one = torch.ones(1L, 1L)
+    use a = shiftRight zero r.Actions
+    use rw = shiftRight zero r.Rewards
+    use d = shiftRight one r.Dones
+    TaskDistribution.encode dist r.Observations a rw d
+
+/// Sample one action per row from logits [B; A]: the action [B] and its log-probability [B].
+let sampleAction (gen: Generator) (logits: Tensor) =
+    use logp = logits.log_softmax -1L
+    use p = logp.exp()
+    use a = p.multinomial(1L, true, gen)
+    use lp = logp.gather(1L, a)
+    a.squeeze -1L, lp.squeeze -1L
+
+/// Plays `count` fresh tasks for `steps` steps with the policy, recording the value estimates.
+let collect (gen: Generator) (dist: TaskDistribution) (policy: Layer) (value: Layer) (count: int) (steps: int) =
+    use _ = torch.no_grad ()
+    let tasks = dist.Sample gen count
+    let record = Array.init 6 (fun _ -> ResizeArray<Tensor>(steps))
+    let mutable state = tasks.Reset gen
+    let mutable pState = policy.Initial count
+    let mutable vState = value.Initial count
+    let initial =
+        [ torch.zeros([| int64 count |], dtype = ScalarType.Int64)
+          torch.zeros([| int64 count |])
+          torch.ones([| int64 count |]) ]
+    let mutable prevAction = initial[0]
+    let mutable prevReward = initial[1]
+    let mutable prevDone = initial[2]
+    for t in 0 .. steps - 1 do
+        use scope = torch.NewDisposeScope()
+        let obs = dist.Observe state
+        use x = TaskDistribution.encode dist obs prevAction prevReward prevDone
+        let logits, pNext = policy.Step x pState
+        let v, vNext = value.Step x vState
+        let action, logp = sampleAction gen logits
+        let reward, next = tasks.Step gen state action
+        let isDone = TaskDistribution.isDone dist t
+        let doneT = if isDone then torch.ones([| int64 count |]) else torch.zeros([| int64 count |])
+        let nextState = if isDone then tasks.Reset gen else next
+        let value1 = v.squeeze -1L
+        for i, y in Array.indexed [| obs; action; reward; doneT; logp; value1 |] do
+            record[i].Add y
+        scope.MoveToOuter(Seq.cast<System.IDisposable> <| Seq.concat [ [ obs; action; reward; doneT; logp; value1; nextState ]; pNext; vNext ])
+        |> ignore
+        for old in Seq.concat [ [ state ]; pState; vState ] do old.Dispose()
+        state <- nextState
+        pState <- pNext
+        vState <- vNext
+        prevAction <- action
+        prevReward <- reward
+        prevDone <- doneT
+    let stack (ts: ResizeArray<Tensor>) =
+        let s = torch.stack(ts, 1L)
+        for t in ts do t.Dispose()
+        s
+    for t in Seq.concat [ [ state ]; pState; vState; initial ] do t.Dispose()
+    { Observations = stack record[0]
+      Actions = stack record[1]
+      Rewards = stack record[2]
+      Dones = stack record[3]
+      LogProbs = stack record[4]
+      Values = stack record[5] }
+
+/// Select meta-episodes (rows) by index [M] int64.
+let select (index: Tensor) (r: Rollout) =
+    { Observations = r.Observations.index_select(0L, index)
+      Actions = r.Actions.index_select(0L, index)
+      Rewards = r.Rewards.index_select(0L, index)
+      Dones = r.Dones.index_select(0L, index)
+      LogProbs = r.LogProbs.index_select(0L, index)
+      Values = r.Values.index_select(0L, index) }
+
+let dispose (r: Rollout) =
+    for t in [ r.Observations; r.Actions; r.Rewards; r.Dones; r.LogProbs; r.Values ] do
+        t.Dispose()

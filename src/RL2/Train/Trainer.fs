@@ -1,0 +1,199 @@
+/// The RL² training loop: collect meta-episodes, GAE, PPO epochs over minibatches of whole
+/// meta-episodes, checkpoint. I/O and processes come in as arguments (run directory, communicator,
+/// progress callback).
+module RL2.Train.Trainer
+
+open System
+open System.Diagnostics
+open System.IO
+open TorchSharp
+open RL2
+open RL2.Envs
+open RL2.Nn
+open RL2.Rl
+open RL2.Dist
+
+type Settings =
+    { Task: TaskDistribution
+      Architecture: Architecture
+      NumFeatures: int
+      MetaEpisodeLen: int
+      /// Meta-episodes collected per iteration by this process.
+      MetaEpisodesPerIteration: int
+      MinibatchSize: int
+      Epochs: int
+      Ppo: Ppo.Hyper
+      Gamma: float32
+      Lambda: float32
+      StandardizeAdvantages: bool
+      LearningRate: float
+      AdamEps: float
+      WeightDecay: float
+      MaxIterations: int
+      Seed: int64
+      /// Checkpoints and metrics go here; None trains in memory only.
+      RunDir: string option }
+
+/// Mean meta-episode return is taken over this many most recent meta-episodes (SPEC §6).
+let returnWindow = 1000
+
+/// Independent generator streams derived from one seed: 0 initialises weights, 1 + rank drives experience.
+let generator (seed: int64) (stream: int) =
+    new Generator(uint64 (seed * 1_000_003L + int64 stream))
+
+/// AdamW with weight decay on parameters of rank ≥ 2 only (none on biases and layer-norm gains).
+let optimizer (s: Settings) (net: torch.nn.Module) =
+    let ps = net.parameters () |> Seq.toArray
+    let group decay (sel: Modules.Parameter[]) =
+        Modules.AdamW.ParamGroup(sel, s.LearningRate, 0.9, 0.999, s.AdamEps, decay, false, false)
+    let decayed, plain = ps |> Array.partition (fun p -> p.dim () >= 2L)
+    torch.optim.AdamW([ group s.WeightDecay decayed; group 0.0 plain ], s.LearningRate, 0.9, 0.999, s.AdamEps, s.WeightDecay)
+
+type Learner =
+    { Policy: Layer
+      Value: Layer
+      PolicyOptimizer: Modules.AdamW
+      ValueOptimizer: Modules.AdamW }
+
+let createLearner (s: Settings) =
+    let gen = generator s.Seed 0
+    let spec =
+        { InputWidth = TaskDistribution.inputWidth s.Task
+          NumFeatures = s.NumFeatures
+          ContextSize = s.MetaEpisodeLen }
+    let policy = Agent.policy gen s.Architecture spec s.Task.NumActions
+    let value = Agent.value gen s.Architecture spec
+    { Policy = policy
+      Value = value
+      PolicyOptimizer = optimizer s policy.Params
+      ValueOptimizer = optimizer s value.Params }
+
+let private checkpointed (l: Learner) : Checkpoint.Learner =
+    { Policy = l.Policy.Params
+      PolicyOptimizer = l.PolicyOptimizer
+      Value = l.Value.Params
+      ValueOptimizer = l.ValueOptimizer }
+
+type UpdateStats =
+    { PolicyLoss: float
+      ValueLoss: float
+      Entropy: float
+      ClipFrac: float }
+
+/// One optimiser step of one network on a loss, gradients averaged over processes.
+let private step (comm: Communicator) (net: Layer) (opt: Modules.AdamW) (loss: Tensor) =
+    opt.zero_grad ()
+    loss.backward ()
+    Communicator.averageGradients comm (net.Params.parameters ())
+    opt.step () |> ignore
+
+/// PPO epochs over one iteration's meta-episodes (SPEC §5); returns the mean statistics.
+let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rollout: Rollout.Rollout) =
+    use _ = torch.enable_grad ()
+    let advantages0, targets0 = Gae.advantages s.Gamma s.Lambda rollout.Rewards rollout.Values
+    use advantages0 = advantages0
+    use targets0 = targets0
+    let advantages, targets =
+        if s.StandardizeAdvantages then
+            let stats = Communicator.mean comm [| advantages0.mean().item<float32> (); advantages0.var(unbiased = false).item<float32> () |]
+            Gae.standardise stats[0] stats[1] advantages0 rollout.Values
+        else
+            advantages0.alias (), targets0.alias ()
+    use advantages = advantages
+    use targets = targets
+    use inputs = Rollout.inputs s.Task rollout
+    let count = int64 rollout.Actions.shape[0]
+    let mutable total = { PolicyLoss = 0.0; ValueLoss = 0.0; Entropy = 0.0; ClipFrac = 0.0 }
+    let mutable batches = 0
+    for _ in 1 .. s.Epochs do
+        use perm = torch.randperm(count, generator = gen)
+        for start in 0L .. int64 s.MinibatchSize .. count - 1L do
+            use scope = torch.NewDisposeScope()
+            let idx = perm.narrow(0L, start, min (int64 s.MinibatchSize) (count - start))
+            let pick (t: Tensor) = t.index_select(0L, idx)
+            let x = pick inputs
+            let logits = l.Policy.Sequence x
+            let values = (l.Value.Sequence x).squeeze -1L
+            let p = Ppo.policyLoss s.Ppo logits (pick rollout.Actions) (pick rollout.LogProbs) (pick advantages)
+            let v = Ppo.valueLoss values (pick targets)
+            step comm l.Policy l.PolicyOptimizer p.Loss
+            step comm l.Value l.ValueOptimizer v
+            let f (t: Tensor) = float (t.item<float32> ())
+            total <-
+                { PolicyLoss = total.PolicyLoss + f p.Loss
+                  ValueLoss = total.ValueLoss + f v
+                  Entropy = total.Entropy + f p.Entropy
+                  ClipFrac = total.ClipFrac + f p.ClipFrac }
+            batches <- batches + 1
+    let n = float (max 1 batches)
+    { PolicyLoss = total.PolicyLoss / n
+      ValueLoss = total.ValueLoss / n
+      Entropy = total.Entropy / n
+      ClipFrac = total.ClipFrac / n }
+
+/// Trains until `MaxIterations`, resuming from the newest checkpoint in `RunDir` if there is one.
+/// `report` sees every iteration's metrics (progress display); returns the last iteration's.
+let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit) =
+    let learner = createLearner s
+    let gen = generator s.Seed (1 + comm.Rank)
+    let resumed = s.RunDir |> Option.bind (fun run -> Checkpoint.tryLoadLatest run (checkpointed learner))
+    // The optimiser state restores the learning rate it was saved with; the current setting wins.
+    for opt in [ learner.PolicyOptimizer; learner.ValueOptimizer ] do
+        for g in opt.ParamGroups do
+            g.LearningRate <- s.LearningRate
+    let window = Collections.Generic.Queue<float32>()
+    let mutable iteration, envSteps, seconds = 0, 0L, 0.0
+    match resumed with
+    | Some st ->
+        iteration <- st.Iteration
+        envSteps <- st.EnvSteps
+        seconds <- st.Seconds
+        for r in st.Returns do window.Enqueue r
+        Checkpoint.restoreGenerator gen st.Generator
+        s.RunDir |> Option.iter (fun run -> Metrics.truncateAfter run iteration)
+    | None -> ()
+    let mutable last = None
+    while iteration < s.MaxIterations do
+        let clock = Stopwatch.StartNew()
+        let rollout = Rollout.collect gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen
+        let rolloutSeconds = clock.Elapsed.TotalSeconds
+        let returns =
+            use sums = rollout.Rewards.sum 1L
+            sums.data<float32>().ToArray()
+        for r in returns do
+            window.Enqueue r
+            if window.Count > returnWindow then window.Dequeue() |> ignore
+        let stats = update comm s gen learner rollout
+        Rollout.dispose rollout
+        iteration <- iteration + 1
+        let elapsed = clock.Elapsed.TotalSeconds
+        let steps = int64 (s.MetaEpisodesPerIteration * s.MetaEpisodeLen * comm.Size)
+        envSteps <- envSteps + steps
+        seconds <- seconds + elapsed
+        let m: Metrics.Iteration =
+            { Iteration = iteration
+              EnvSteps = envSteps
+              Seconds = seconds
+              MeanReturn = window |> Seq.averageBy float
+              PolicyLoss = stats.PolicyLoss
+              ValueLoss = stats.ValueLoss
+              Entropy = stats.Entropy
+              ClipFrac = stats.ClipFrac
+              StepsPerSecond = float steps / elapsed
+              RolloutSeconds = rolloutSeconds
+              UpdateSeconds = elapsed - rolloutSeconds }
+        if comm.Rank = 0 then
+            s.RunDir
+            |> Option.iter (fun run ->
+                Metrics.append run m
+                Checkpoint.save
+                    run
+                    (checkpointed learner)
+                    { Iteration = iteration
+                      EnvSteps = envSteps
+                      Seconds = seconds
+                      Returns = window.ToArray()
+                      Generator = Checkpoint.generatorState gen })
+            report m
+        last <- Some m
+    last
