@@ -63,9 +63,8 @@ type TrainArgs =
             | Seed _ -> "random seed: tasks, actions, weights and minibatches all derive from it (default 0)."
             | Threads _ -> "torch intra-op threads (default 1: measured fastest on small 2-vCPU machines)."
 
-[<CliPrefix(CliPrefix.None)>]
 type Command =
-    | [<SubCommand>] Train of ParseResults<TrainArgs>
+    | [<SubCommand; CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
 
     interface IArgParserTemplate with
         member c.Usage =

@@ -11,6 +11,7 @@ let private train (r: ParseResults<TrainArgs>) =
     let comm = Communicator.single
     let req = toTrainRequest comm.Size r
     torch.set_num_threads req.Threads
+    Progress.widen ()
     Progress.summary "rl2 train" req.Summary
     req.Settings.RunDir
     |> Option.bind Checkpoint.latest
@@ -31,7 +32,10 @@ let main argv =
         printfn "%s" e.Message
         0
     | :? ArguParseException as e ->
-        eprintfn "%s" (e.Message.Trim())
+        // Argu appends the whole usage; one line and a pointer to --help read better.
+        let lines = e.Message.Trim().Split('\n')
+        let first = lines[0].Replace("ERROR: ", "")
+        eprintfn "rl2: %s (see 'rl2 train --help')" first
         2
     | UsageError msg ->
         eprintfn "rl2: %s" msg

@@ -4,6 +4,10 @@ module RL2.Cli.Progress
 open Spectre.Console
 open RL2.Train
 
+/// Redirected output (CI, tee, notebooks) would otherwise wrap at 80 columns.
+let widen () =
+    if System.Console.IsOutputRedirected then AnsiConsole.Profile.Width <- 140
+
 let summary (title: string) (rows: (string * string) list) =
     let table = Table().HideHeaders().Border(TableBorder.Rounded).Title(title)
     table.AddColumns("", "") |> ignore
@@ -15,8 +19,7 @@ let note (text: string) = AnsiConsole.MarkupLine $"[grey]{Markup.Escape text}[/]
 
 let iteration (total: int) (m: Metrics.Iteration) =
     AnsiConsole.MarkupLine(
-        $"[bold]iter {m.Iteration, 5}/{total}[/]  steps {float m.EnvSteps / 1000.0, 9:F1}k  "
-        + $"return [green]{m.MeanReturn, 8:F3}[/]  policy {m.PolicyLoss, 8:F4}  value {m.ValueLoss, 8:F4}  "
-        + $"entropy {m.Entropy, 6:F3}  clipfrac {m.ClipFrac, 5:F3}  {m.StepsPerSecond, 7:F0} steps/s  "
-        + $"[grey]({m.RolloutSeconds:F1}s rollout, {m.UpdateSeconds:F1}s update)[/]"
+        $"[bold]iter {m.Iteration, 5}/{total}[/] {float m.EnvSteps / 1e6, 7:F3}M steps  "
+        + $"return [green]{m.MeanReturn, 8:F3}[/]  loss π {m.PolicyLoss, 7:F4} V {m.ValueLoss, 7:F4}  "
+        + $"entropy {m.Entropy, 5:F3}  clipfrac {m.ClipFrac, 5:F3}  {m.StepsPerSecond, 6:F0} steps/s"
     )

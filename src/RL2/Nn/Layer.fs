@@ -156,11 +156,14 @@ module Layer =
                 // x: [B; T; I]
                 let xp = project x
                 let cell = prepare ()
-                let steps = int x.shape[1]
+                // unbind, not select per step: select's backward would scatter into a full-size zero
+                // gradient at every step.
+                let xs = xp.unbind 1L
+                let steps = xs.Length
                 let outs = Array.zeroCreate steps
                 let mutable s = initial (int x.shape[0])
                 for t in 0 .. steps - 1 do
-                    let y, s' = cell (xp.select(1L, int64 t)) s
+                    let y, s' = cell xs[t] s
                     outs[t] <- y
                     s <- s'
                 torch.stack(outs, 1L) }

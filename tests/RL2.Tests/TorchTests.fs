@@ -1,0 +1,15 @@
+module RL2.Tests.TorchTests
+
+open Expecto
+open TorchSharp
+
+[<Tests>]
+let tests =
+    testList "native libtorch" [
+        test "libLibTorchSharp loads and a matmul runs" {
+            use a = torch.tensor([| 1.0f; 2.0f; 3.0f; 4.0f |]).reshape(2L, 2L)
+            use b = a.matmul a
+            // [[1,2],[3,4]]² = [[7,10],[15,22]]
+            Expect.sequenceEqual (b.data<float32>().ToArray()) [| 7.0f; 10.0f; 15.0f; 22.0f |] "matmul"
+        }
+    ]
