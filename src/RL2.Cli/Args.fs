@@ -17,6 +17,12 @@ type TrainArgs =
     | [<AltCommandLine("--meta_episode_len")>] Meta_Episode_Len of int
     | Architecture of name: string
     | [<AltCommandLine("--num_features")>] Num_Features of int
+    | [<AltCommandLine("--num_layers")>] Num_Layers of int
+    | [<AltCommandLine("--num_heads")>] Num_Heads of int
+    | Attention of style: string
+    | Connections of style: string
+    | [<AltCommandLine("--layer_ordering")>] Layer_Ordering of order: string
+    | Positions of style: string
     | [<AltCommandLine("--model_name")>] Model_Name of string
     | [<AltCommandLine("--checkpoint_dir")>] Checkpoint_Dir of path: string
     | [<AltCommandLine("--max_pol_iters")>] Max_Pol_Iters of int
@@ -44,7 +50,13 @@ type TrainArgs =
             | Meta_Episode_Len _ -> "timesteps per meta-episode (default 100)."
             | Architecture _ ->
                 $"""memory architecture: {Architecture.table |> List.map _.Name |> String.concat ", "} (default gru)."""
-            | Num_Features _ -> "hidden width of the architecture (default 256)."
+            | Num_Features _ -> "hidden width of the architecture (default 256; the papers' SNAIL runs used 32)."
+            | Num_Layers _ -> "transformer: layers (default 9)."
+            | Num_Heads _ -> "transformer: attention heads (default 2)."
+            | Attention _ -> "transformer: sparse (row, column, previous-row patterns in turn) or full (default sparse)."
+            | Connections _ -> "transformer: dense (concatenate sublayer outputs) or residual (default dense)."
+            | Layer_Ordering _ -> "transformer: fn (layer norm after each sublayer) or nf (before) (default fn)."
+            | Positions _ -> "transformer: absolute (sinusoids on the input) or relative (Transformer-XL) (default absolute)."
             | Model_Name _ -> "run name: checkpoints and metrics go to <checkpoint_dir>/<model_name> (default defaults)."
             | Checkpoint_Dir _ -> "checkpoint root directory (default checkpoints)."
             | Max_Pol_Iters _ -> "policy iterations to train to, counting resumed ones (default 12000)."
@@ -118,8 +130,21 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
         match Catalog.tryFind environment with
         | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
         | None -> fail $"""--environment must be one of {String.concat ", " Catalog.names}, got '{environment}'"""
+    let choose flag value (choices: (string * 'T) list) =
+        match List.tryFind (fst >> (=) value) choices with
+        | Some(_, v) -> v
+        | None -> fail $"""--{flag} must be one of {choices |> List.map fst |> String.concat ", "}, got '{value}'"""
+    let transformer: Transformer.Options =
+        { Layers = r.GetResult(Num_Layers, defaultValue = Transformer.reference.Layers)
+          Heads = r.GetResult(Num_Heads, defaultValue = Transformer.reference.Heads)
+          Sparse = choose "attention" (r.GetResult(Attention, defaultValue = "sparse")) [ "sparse", true; "full", false ]
+          Connections =
+            choose "connections" (r.GetResult(Connections, defaultValue = "dense")) [ "dense", Transformer.Dense; "residual", Transformer.Residual ]
+          Ordering =
+            choose "layer_ordering" (r.GetResult(Layer_Ordering, defaultValue = "fn")) [ "fn", Transformer.FunctionThenNorm; "nf", Transformer.NormThenFunction ]
+          Relative = choose "positions" (r.GetResult(Positions, defaultValue = "absolute")) [ "absolute", false; "relative", true ] }
     let arch =
-        match Architecture.tryFind architecture with
+        match Architecture.tryFind architecture (Architecture.standard transformer) with
         | Some a -> a
         | None -> fail $"""--architecture must be one of {Architecture.table |> List.map _.Name |> String.concat ", "}, got '{architecture}'"""
     check (numStates >= 1) $"--num_states must be at least 1, got {numStates}"
@@ -127,6 +152,10 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (maxEpisodeLen >= 1) $"--max_episode_len must be at least 1, got {maxEpisodeLen}"
     check (metaEpisodeLen >= 2) $"--meta_episode_len must be at least 2, got {metaEpisodeLen}"
     check (numFeatures >= 1) $"--num_features must be at least 1, got {numFeatures}"
+    check (transformer.Layers >= 1) $"--num_layers must be at least 1, got {transformer.Layers}"
+    check (transformer.Heads >= 1) $"--num_heads must be at least 1, got {transformer.Heads}"
+    if arch.Name = "transformer" then
+        check (numFeatures % 2 = 0 && numFeatures % transformer.Heads = 0) $"--num_features must be even and divisible by --num_heads {transformer.Heads} for the transformer, got {numFeatures}"
     check (maxIters >= 0) $"--max_pol_iters must not be negative, got {maxIters}"
     check (perUpdate = -1 || perUpdate >= 1) $"--meta_episodes_per_policy_update must be -1 or at least 1, got {perUpdate}"
     check (batch >= 1) $"--meta_episodes_per_learner_batch must be at least 1, got {batch}"
@@ -166,7 +195,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
       Threads = threads
       Summary =
         [ "environment", environment
-          "architecture", $"{architecture} ({numFeatures} features)"
+          "architecture", $"{arch.Description}, {numFeatures} features"
           "meta-episode", $"{metaEpisodeLen} steps, episodes of {task.EpisodeLength}"
           "per iteration", $"{perProcess} meta-episodes x {processes} process(es), minibatch {batch}, {epochs} epochs"
           "optimiser", $"AdamW lr {lr}, eps {eps}, wd {wd}"

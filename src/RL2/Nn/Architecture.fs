@@ -28,6 +28,19 @@ module Architecture =
           Description = "layer-normalised LSTM, forget bias 1.0"
           Build = fun gen spec -> Lstm.layer gen 1.0f spec.InputWidth spec.NumFeatures }
 
-    let table = [ gru; lstm ]
+    let snail =
+        { Name = "snail"
+          Description = "SNAIL: two TC blocks and causal attention (the papers used 32 features)"
+          Build = fun gen spec -> Snail.layer gen spec.ContextSize spec.InputWidth spec.NumFeatures }
 
-    let tryFind name = table |> List.tryFind (fun a -> a.Name = name)
+    let transformer (options: Transformer.Options) =
+        { Name = "transformer"
+          Description = $"Transformer, {options.Layers} layers, {options.Heads} heads"
+          Build = fun gen spec -> Transformer.layer options gen spec.ContextSize spec.InputWidth spec.NumFeatures }
+
+    /// The built-in architectures, with the Transformer configured by `options`.
+    let standard (options: Transformer.Options) = [ gru; lstm; snail; transformer options ]
+
+    let table = standard Transformer.reference
+
+    let tryFind name (table: Architecture list) = table |> List.tryFind (fun a -> a.Name = name)

@@ -36,7 +36,8 @@ type Layer =
       StateSize: int
       /// Initial state for a batch of B.
       Initial: int -> State
-      /// Step mode: one timestep [B; I] with carried state → [B; W] and the next state.
+      /// Step mode: one timestep [B; I] with carried state → [B; W] and the next state. The next
+      /// state is made of fresh tensors, so the caller may dispose the previous one.
       Step: Tensor -> State -> Tensor * State
       /// Sequence mode: a whole sequence [B; T; I] from the initial state → [B; T; W].
       Sequence: Tensor -> Tensor }
@@ -103,6 +104,10 @@ module Layer =
                 z, sa' @ sb'
           Sequence = a.Sequence >> b.Sequence }
 
+    /// Layers applied one after another, registered under one name.
+    let sequence name (layers: Layer list) =
+        { List.reduce compose layers with Params = store name layers }
+
     /// Layers reading the same input side by side; outputs concatenated on the last axis.
     let concat name (layers: Layer list) =
         let width = layers.Head.InputWidth
@@ -129,6 +134,31 @@ module Layer =
 
     /// The identity as a layer (for concat with the input: dense connections).
     let identity width = fn "identity" width width id
+
+    /// A layer with its own step and sequence functions (caches, convolutions, attention).
+    let stateful (ps: torch.nn.Module) inWidth outWidth stateSize (initial: int -> State) step sequence =
+        { Params = ps
+          InputWidth = inWidth
+          OutputWidth = outWidth
+          StateSize = stateSize
+          Initial = initial
+          Step = step
+          Sequence = sequence }
+
+    /// `f` side by side with the identity: [x, f x] (dense connections of SNAIL and the Transformer).
+    let dense name (f: Layer) = concat name [ identity f.InputWidth; f ]
+
+    /// x + f x (residual connections).
+    let residual name (f: Layer) =
+        if f.InputWidth <> f.OutputWidth then
+            invalidArg "f" $"a residual connection needs equal widths, got {f.InputWidth} → {f.OutputWidth}"
+        { f with
+            Params = store name [ f ]
+            Step =
+                fun x s ->
+                    let y, s' = f.Step x s
+                    x.add y, s'
+            Sequence = fun x -> x.add (f.Sequence x) }
 
     /// Lifts a recurrent cell to a layer. `project` runs once over the whole input (e.g. the input
     /// projections of all T steps in one matmul); `prepare` runs once per call and returns the cell,
