@@ -1,6 +1,9 @@
 module RL2.Tests.Main
+
 open Expecto
-[<Tests>]
-let t = test "torch" { Expect.equal (RL2.Probe.hello ()) 4.0f "sum" }
+open TorchSharp
+
 [<EntryPoint>]
-let main argv = runTestsInAssemblyWithCLIArgs [] argv
+let main argv =
+    torch.set_num_threads 1
+    runTestsInAssemblyWithCLIArgs [] argv
