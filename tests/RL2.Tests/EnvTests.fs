@@ -234,9 +234,9 @@ let encodeTests =
         testCase "bandit values: onehot(a) ++ [r] ++ [done]" <| fun () ->
             let d = Bandit.distribution 3
             let obs = d.Observe(torch.zeros([| 2L |], dtype = ScalarType.Int64))
-            let x = TaskDistribution.encode d obs (longTensorOf [ 2L ] [ 2L; 0L ]) (tensorOf [ 2L ] [ 1.0f; 0.0f ]) (tensorOf [ 2L ] [ 1.0f; 0.0f ])
-            // row 0: a=2, r=1, d=1 → [0 0 1 | 1 | 1];  row 1: a=0, r=0, d=0 → [1 0 0 | 0 | 0]
-            expectEqualTensors x (tensorOf [ 2L; 5L ] [ 0.0f; 0.0f; 1.0f; 1.0f; 1.0f; 1.0f; 0.0f; 0.0f; 0.0f; 0.0f ]) "encoded"
+            let x = TaskDistribution.encode d obs (longTensorOf [ 2L ] [ 2L; 0L ]) (tensorOf [ 2L ] [ 1.0f; 0.0f ]) (tensorOf [ 2L ] [ 0.0f; 1.0f ])
+            // row 0: a=2, r=1, d=0 → [0 0 1 | 1 | 0];  row 1: a=0, r=0, d=1 → [1 0 0 | 0 | 1]
+            expectEqualTensors x (tensorOf [ 2L; 5L ] [ 0.0f; 0.0f; 1.0f; 1.0f; 0.0f; 1.0f; 0.0f; 0.0f; 0.0f; 1.0f ]) "encoded"
 
         testCase "MDP values: onehot(s) ++ onehot(a) ++ [r] ++ [done]" <| fun () ->
             let d = TabularMdp.distribution 3 2 4
