@@ -75,13 +75,29 @@ type TrainArgs =
             | Seed _ -> "random seed: tasks, actions, weights and minibatches all derive from it (default 0)."
             | Threads _ -> "torch intra-op threads (default 1: measured fastest on small 2-vCPU machines)."
 
+type BenchArgs =
+    | [<AltCommandLine("--meta_episode_len")>] Meta_Episode_Len of int
+    | Batch of int
+    | [<AltCommandLine("--num_features")>] Num_Features of int
+    | Threads of int
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Meta_Episode_Len _ -> "context length T (default 100)."
+            | Batch _ -> "meta-episodes stepped together (default 60)."
+            | Num_Features _ -> "feature width (default 32 for SNAIL, 256 otherwise)."
+            | Threads _ -> "torch intra-op threads (default 1)."
+
 type Command =
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<SubCommand; CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
 
     interface IArgParserTemplate with
         member c.Usage =
             match c with
             | Train _ -> "train an RL² agent with PPO over a task distribution (resumes automatically)."
+            | Bench _ -> "rollout steps/s of every architecture with step-mode caches and with full recomputation."
 
 /// A user mistake, reported in one line (exit code 2).
 exception UsageError of string
@@ -107,9 +123,9 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let numStates = r.GetResult(Num_States, defaultValue = 10)
     let numActions = r.GetResult(Num_Actions, defaultValue = 5)
     let maxEpisodeLen = r.GetResult(Max_Episode_Len, defaultValue = 10)
-    let metaEpisodeLen = r.GetResult(Meta_Episode_Len, defaultValue = 100)
+    let metaEpisodeLen = r.GetResult(TrainArgs.Meta_Episode_Len, defaultValue = 100)
     let architecture = r.GetResult(Architecture, defaultValue = "gru")
-    let numFeatures = r.GetResult(Num_Features, defaultValue = 256)
+    let numFeatures = r.GetResult(TrainArgs.Num_Features, defaultValue = 256)
     let modelName = r.GetResult(Model_Name, defaultValue = "defaults")
     let checkpointDir = r.GetResult(Checkpoint_Dir, defaultValue = "checkpoints")
     let maxIters = r.GetResult(Max_Pol_Iters, defaultValue = 12000)
@@ -125,7 +141,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let eps = r.GetResult(Adam_Eps, defaultValue = 1e-5)
     let wd = r.GetResult(Adam_Wd, defaultValue = 0.01)
     let seed = r.GetResult(Seed, defaultValue = 0L)
-    let threads = r.GetResult(Threads, defaultValue = 1)
+    let threads = r.GetResult(TrainArgs.Threads, defaultValue = 1)
     let task =
         match Catalog.tryFind environment with
         | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }

@@ -23,3 +23,18 @@ let iteration (total: int) (m: Metrics.Iteration) =
         + $"return [green]{m.MeanReturn, 8:F3}[/]  loss π {m.PolicyLoss, 7:F4} V {m.ValueLoss, 7:F4}  "
         + $"entropy {m.Entropy, 5:F3}  clipfrac {m.ClipFrac, 5:F3}  {m.StepsPerSecond, 6:F0} steps/s"
     )
+
+let cacheTable (results: RL2.Bench.CacheBench.Result list) =
+    let table = Table().Border(TableBorder.Markdown)
+    table.AddColumns("architecture", "T", "batch", "cached steps/s", "recomputed steps/s", "speed-up") |> ignore
+    for r in results do
+        table.AddRow(
+            r.Architecture,
+            string r.ContextSize,
+            string r.Batch,
+            $"{r.CachedStepsPerSecond:F0}",
+            $"{r.RecomputedStepsPerSecond:F0}",
+            $"{r.CachedStepsPerSecond / r.RecomputedStepsPerSecond:F1}x"
+        )
+        |> ignore
+    AnsiConsole.Write table
