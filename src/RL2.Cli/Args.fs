@@ -112,8 +112,27 @@ let private checkName (flag: string) (name: string) =
     check (name.Split([| '/'; '\\' |]) |> Array.forall (fun p -> p <> ".." && p <> ".")) $"--{flag} must not contain '.' or '..' parts, got '{name}'"
     check (name.IndexOfAny(Path.GetInvalidFileNameChars() |> Array.filter (fun c -> c <> '/')) < 0) $"--{flag} contains characters not allowed in a file name: '{name}'"
 
+/// Flags a checkpoint depends on: resuming with other values is refused.
+let fixedFlags =
+    set [ "environment"; "num_states"; "num_actions"; "max_episode_len"; "meta_episode_len"; "architecture"; "num_features"
+          "num_layers"; "num_heads"; "attention"; "connections"; "layer_ordering"; "positions"; "seed"; "processes" ]
+
+/// The run directory must be a directory we can write.
+let private checkWritable (dir: string) =
+    if File.Exists dir then fail $"{dir} is a file; --checkpoint_dir/--model_name must name a directory"
+    try
+        Directory.CreateDirectory dir |> ignore
+        let probe = Path.Combine(dir, ".write-test")
+        File.WriteAllText(probe, "")
+        File.Delete probe
+    with
+    | :? IOException
+    | :? System.UnauthorizedAccessException as e -> fail $"cannot write to {dir}: {e.Message}"
+
 type TrainRequest =
     { Settings: Trainer.Settings
+      /// Every flag that shapes the run, as saved beside its checkpoints.
+      Config: RunConfig.Config
       Threads: int
       /// Every flag's value after defaults, for the run summary.
       Summary: (string * string) list }
@@ -187,6 +206,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (threads >= 1) $"--threads must be at least 1, got {threads}"
     checkName "model_name" modelName
     check (checkpointDir <> "") "--checkpoint_dir must not be empty"
+    check (checkpointDir.Split([| '/'; '\\' |]) |> Array.forall ((<>) "..")) $"--checkpoint_dir must not contain '..' parts, got '{checkpointDir}'"
     let perProcess = if perUpdate = -1 then 240000 / (processes * metaEpisodeLen) else perUpdate
     check (perProcess >= 1) $"meta_episode_len {metaEpisodeLen} leaves no meta-episodes per iteration; set --meta_episodes_per_policy_update"
     let settings: Trainer.Settings =
@@ -207,7 +227,39 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           MaxIterations = maxIters
           Seed = seed
           RunDir = Some(Path.Combine(checkpointDir, modelName)) }
+    let run = Path.Combine(checkpointDir, modelName)
+    checkWritable run
     { Settings = settings
+      Config =
+        Map.ofList
+            [ "environment", environment
+              "num_states", string numStates
+              "num_actions", string numActions
+              "max_episode_len", string maxEpisodeLen
+              "meta_episode_len", string metaEpisodeLen
+              "architecture", architecture
+              "num_features", string numFeatures
+              if arch.Name = "transformer" then
+                  "num_layers", string transformer.Layers
+                  "num_heads", string transformer.Heads
+                  "attention", (if transformer.Sparse then "sparse" else "full")
+                  "connections", (if transformer.Connections = Transformer.Dense then "dense" else "residual")
+                  "layer_ordering", (if transformer.Ordering = Transformer.FunctionThenNorm then "fn" else "nf")
+                  "positions", (if transformer.Relative then "relative" else "absolute")
+              "max_pol_iters", string maxIters
+              "meta_episodes_per_policy_update", string perProcess
+              "meta_episodes_per_learner_batch", string batch
+              "ppo_opt_epochs", string epochs
+              "ppo_clip_param", string clip
+              "ppo_ent_coef", string ent
+              "discount_gamma", string gamma
+              "gae_lambda", string lambda
+              "standardize_advs", string standardize
+              "adam_lr", string lr
+              "adam_eps", string eps
+              "adam_wd", string wd
+              "seed", string seed
+              "processes", string processes ]
       Threads = threads
       Summary =
         [ "environment", environment

@@ -7,6 +7,18 @@ open RL2.Dist
 open RL2.Train
 open RL2.Cli.Args
 
+/// Refuses a resume whose flags do not fit the run's checkpoints; notes the flags that changed.
+let private checkResume (run: string) (now: RunConfig.Config) =
+    match RunConfig.load run with
+    | Error msg -> raise (UsageError msg)
+    | Ok(Some saved) when (Checkpoint.latest run).IsSome ->
+        let c = RunConfig.compare fixedFlags saved now
+        let describe diffs = diffs |> List.map (fun (k, a, b) -> $"--{k} was {a}, now {b}") |> String.concat "; "
+        if not c.Incompatible.IsEmpty then
+            raise (UsageError $"cannot resume {run} with these flags: {describe c.Incompatible} (pass the saved values, or train under another --model_name)")
+        if not c.Changed.IsEmpty then Progress.note $"resuming with changed flags: {describe c.Changed}"
+    | Ok _ -> ()
+
 let private train (r: ParseResults<TrainArgs>) =
     let comm = Communicator.single
     let req = toTrainRequest comm.Size r
@@ -14,9 +26,14 @@ let private train (r: ParseResults<TrainArgs>) =
     Progress.widen ()
     Progress.summary "rl2 train" req.Summary
     req.Settings.RunDir
-    |> Option.bind Checkpoint.latest
-    |> Option.iter (fun i -> Progress.note $"resuming from the checkpoint of iteration {i}")
-    match Trainer.train comm req.Settings (Progress.iteration req.Settings.MaxIterations) with
+    |> Option.iter (fun run ->
+        checkResume run req.Config
+        RunConfig.save run req.Config
+        Checkpoint.latest run |> Option.iter (fun i -> Progress.note $"resuming from the checkpoint of iteration {i}"))
+    let progress: Trainer.Progress =
+        { Iteration = Progress.iteration req.Settings.MaxIterations
+          Warning = Progress.warning }
+    match Trainer.train comm req.Settings progress with
     | Some m -> Progress.note $"done: iteration {m.Iteration}, mean meta-episode return {m.MeanReturn:F3}, {m.Seconds:F0} s of training"
     | None -> Progress.note $"nothing to do: already at iteration {req.Settings.MaxIterations}"
     0
@@ -58,3 +75,9 @@ let main argv =
     | UsageError msg ->
         eprintfn "rl2: %s" msg
         2
+    | Checkpoint.DamagedCheckpoint(path, reason) ->
+        eprintfn "rl2: cannot resume from %s: %s (move it aside to start afresh)" path reason
+        2
+    | Trainer.TrainingDiverged(iteration, quantity) ->
+        eprintfn "rl2: training stopped at iteration %d: the %s is not finite; the checkpoint of iteration %d is kept" iteration quantity (iteration - 1)
+        1

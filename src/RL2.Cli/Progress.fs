@@ -17,6 +17,8 @@ let summary (title: string) (rows: (string * string) list) =
 
 let note (text: string) = AnsiConsole.MarkupLine $"[grey]{Markup.Escape text}[/]"
 
+let warning (text: string) = AnsiConsole.MarkupLine $"[yellow]warning:[/] {Markup.Escape text}"
+
 let iteration (total: int) (m: Metrics.Iteration) =
     AnsiConsole.MarkupLine(
         $"[bold]iter {m.Iteration, 5}/{total}[/] {float m.EnvSteps / 1e6, 7:F3}M steps  "

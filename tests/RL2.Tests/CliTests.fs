@@ -42,16 +42,6 @@ let tests =
                 Expect.stringContains out flag $"help mentions {flag}"
         }
 
-        test "user mistakes give one line on stderr and exit code 2" {
-            for args in [ "train --environment maze"; "train --num_actions 0"; "train --gae_lambda 1.5"; "train --model_name ../escape"
-                          "train --meta_episode_len"; "train --architecture rnn"; "train --unknown_flag 3" ] do
-                let code, _, err = run args
-                Expect.equal code 2 $"exit code of '{args}'"
-                Expect.equal (err.Trim().Split('\n').Length) 1 $"one line for '{args}': {err}"
-                Expect.stringStarts err "rl2: " $"a message for '{args}'"
-                Expect.isFalse (err.Contains "Exception") $"no stack trace for '{args}': {err}"
-        }
-
         test "underscore and dashed spellings are the same flag" {
             let dirA, dirB = TrainingTests.tempDir (), TrainingTests.tempDir ()
             let code1, _, _ = run $"{small dirA} --max_pol_iters 1 --seed 3"
@@ -80,5 +70,120 @@ let tests =
                 File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
                 |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
             Expect.equal iterations [| 1..12 |] "every iteration logged once, in order"
+        }
+    ]
+
+/// A run directory prepared by `setup`, then `args` run against it: (name, setup, args, message fragment).
+let badInputs: (string * (string -> unit) * (string -> string) * string) list =
+    let none (_: string) = ()
+    let flag args = fun (_: string) -> args
+    let trained (dir: string) =
+        let code, _, err = run $"{small dir} --max_pol_iters 2"
+        if code <> 0 then failwith err
+    [ "unknown environment", none, flag "train --environment maze", "--environment must be one of"
+      "unknown architecture", none, flag "train --architecture rnn", "--architecture must be one of"
+      "unknown flag", none, flag "train --unknown_flag 3", "unrecognized argument"
+      "flag without value", none, flag "train --meta_episode_len", "must be followed by <int>"
+      "non-numeric int", none, flag "train --num_actions five", "--num"
+      "non-numeric float", none, flag "train --adam_lr fast", "--adam"
+      "no subcommand", none, flag "", "subcommand"
+      "unknown subcommand", none, flag "fly", "unrecognized argument"
+      "one action", none, flag "train --num_actions 1", "--num_actions must be at least 2"
+      "no states", none, flag "train --num_states 0", "--num_states must be at least 1"
+      "zero episode length", none, flag "train --max_episode_len 0", "--max_episode_len must be at least 1"
+      "one-step meta-episode", none, flag "train --meta_episode_len 1", "--meta_episode_len must be at least 2"
+      "zero features", none, flag "train --num_features 0", "--num_features must be at least 1"
+      "negative iterations", none, flag "train --max_pol_iters -1", "--max_pol_iters must not be negative"
+      "zero meta-episodes per update", none, flag "train --meta_episodes_per_policy_update 0", "--meta_episodes_per_policy_update must be -1 or at least 1"
+      "zero minibatch", none, flag "train --meta_episodes_per_learner_batch 0", "--meta_episodes_per_learner_batch must be at least 1"
+      "zero epochs", none, flag "train --ppo_opt_epochs 0", "--ppo_opt_epochs must be at least 1"
+      "clip of 0", none, flag "train --ppo_clip_param 0", "--ppo_clip_param must be in (0, 1)"
+      "clip above 1", none, flag "train --ppo_clip_param 1.5", "--ppo_clip_param must be in (0, 1)"
+      "negative entropy coefficient", none, flag "train --ppo_ent_coef -0.1", "--ppo_ent_coef must not be negative"
+      "gamma above 1", none, flag "train --discount_gamma 1.01", "--discount_gamma must be in [0, 1]"
+      "lambda above 1", none, flag "train --gae_lambda 1.5", "--gae_lambda must be in [0, 1]"
+      "standardize 2", none, flag "train --standardize_advs 2", "--standardize_advs must be 0 or 1"
+      "zero learning rate", none, flag "train --adam_lr 0", "--adam_lr must be positive"
+      "negative eps", none, flag "train --adam_eps -1e-5", "--adam_eps must be positive"
+      "negative weight decay", none, flag "train --adam_wd -0.01", "--adam_wd must not be negative"
+      "zero threads", none, flag "train --threads 0", "--threads must be at least 1"
+      "context too long for the 240000-step formula", none, flag "train --meta_episode_len 300000", "leaves no meta-episodes per iteration"
+      "odd transformer width", none, flag "train --architecture transformer --num_features 33", "--num_features must be even"
+      "transformer heads not dividing width", none, flag "train --architecture transformer --num_features 32 --num_heads 3", "divisible by --num_heads 3"
+      "zero transformer layers", none, flag "train --architecture transformer --num_layers 0", "--num_layers must be at least 1"
+      "unknown attention", none, flag "train --architecture transformer --attention local", "--attention must be one of"
+      "unknown connections", none, flag "train --connections skip", "--connections must be one of"
+      "unknown layer ordering", none, flag "train --layer_ordering nfn", "--layer_ordering must be one of"
+      "unknown positions", none, flag "train --positions rotary", "--positions must be one of"
+      "model name escaping upwards", none, flag "train --model_name ../escape", "--model_name must not contain"
+      "absolute model name", none, flag "train --model_name /tmp/run", "--model_name must be a relative name"
+      "empty model name", none, flag "train --model_name \"\"", "--model_name must be a relative name"
+      "checkpoint dir escaping upwards", none, (fun d -> $"train --checkpoint_dir {d}/../elsewhere"), "--checkpoint_dir must not contain '..'"
+      "run directory is a file",
+      (fun d -> Directory.CreateDirectory d |> ignore; File.WriteAllText(Path.Combine(d, "run"), "")),
+      (fun d -> $"{small d}"),
+      "is a file"
+      "unwritable checkpoint dir", none, flag "train --checkpoint_dir /proc/rl2-cannot-write", "cannot write to"
+      "damaged config.json",
+      (fun d -> trained d; File.WriteAllText(Path.Combine(d, "run", "config.json"), "{ not json")),
+      (fun d -> $"{small d} --max_pol_iters 3"),
+      "is not a valid run configuration"
+      "resume with another width", trained, (fun d -> $"{small d} --max_pol_iters 3 --num_features 16"), "--num_features was 8, now 16"
+      "resume with another environment",
+      trained,
+      (fun d -> $"{small d} --max_pol_iters 3 --environment tabular_mdp"),
+      "--environment was bandit, now tabular_mdp"
+      "resume with another seed", trained, (fun d -> $"{small d} --max_pol_iters 3 --seed 9"), "--seed was 0, now 9"
+      "every checkpoint damaged",
+      (fun d ->
+          trained d
+          for f in Directory.GetFiles(Path.Combine(d, "run", "trainer")) do File.WriteAllText(f, "x")),
+      (fun d -> $"{small d} --max_pol_iters 3"),
+      "none of the 2 checkpoints is intact" ]
+
+[<Tests>]
+let robustness =
+    testSequenced
+    <| testList "rl2 cli robustness" [
+        testList "bad inputs give one line on stderr and exit code 2" [
+            for name, setup, args, fragment in badInputs ->
+                test name {
+                    let dir = TrainingTests.tempDir ()
+                    setup dir
+                    let code, _, err = run (args dir)
+                    Expect.equal code 2 $"exit code; stderr: {err}"
+                    Expect.equal (err.Trim().Split('\n').Length) 1 $"one line: {err}"
+                    Expect.stringStarts err "rl2: " "prefixed"
+                    Expect.stringContains err fragment "the message says what is wrong"
+                    Expect.isFalse (err.Contains "Exception") $"no stack trace: {err}"
+                }
+        ]
+
+        test "a compatible change on resume is allowed and logged" {
+            let dir = TrainingTests.tempDir ()
+            run $"{small dir} --max_pol_iters 1" |> ignore
+            let code, out, err = run $"{small dir} --max_pol_iters 2 --adam_lr 1e-3"
+            Expect.equal code 0 err
+            Expect.stringContains out "--adam_lr was 0.0002, now 0.001" "logged"
+            Expect.stringContains out "--max_pol_iters was 1, now 2" "logged"
+        }
+
+        test "SIGKILL at random moments, restarts resume from an intact checkpoint and finish the count" {
+            let dir = TrainingTests.tempDir ()
+            // Wider nets make checkpoint writes long enough for some kills to land inside one.
+            let args = $"{small dir} --num_features 64 --max_pol_iters 40"
+            let rng = Random 2026
+            for _ in 1..6 do
+                use p = start args
+                Thread.Sleep(rng.Next(500, 2500))
+                p.Kill true
+                p.WaitForExit()
+            let code, out, err = run args
+            Expect.equal code 0 $"the final run finishes: {err}"
+            let iterations =
+                File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
+                |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
+            Expect.equal iterations [| 1..40 |] "every iteration logged once, in order"
+            Expect.equal (RL2.Train.Checkpoint.latest (Path.Combine(dir, "run"))) (Some 40) "final checkpoint"
         }
     ]

@@ -31,7 +31,7 @@ let tempDir () =
     Directory.CreateDirectory d |> ignore
     d
 
-let ignoreProgress (_: Metrics.Iteration) = ()
+let quiet = Trainer.Progress.silent
 
 [<Tests>]
 let tests =
@@ -39,7 +39,7 @@ let tests =
     <| testList "training" [
         test "a GRU agent learns to explore 10-pull 5-arm bandits (random play scores 5.0)" {
             let s = settings (Bandit.distribution 5) 10
-            let last = Trainer.train Communicator.single s ignoreProgress |> Option.get
+            let last = Trainer.train Communicator.single s quiet |> Option.get
             // The mean of 1000 random-play returns has a standard error of about 0.05.
             Expect.isGreaterThan last.MeanReturn 5.6 $"mean return after {last.Iteration} iterations"
         }
@@ -47,10 +47,10 @@ let tests =
         test "a resumed run continues exactly where an uninterrupted one would be" {
             let dirA, dirB = tempDir (), tempDir ()
             let s = { settings (Bandit.distribution 3) 6 with MetaEpisodesPerIteration = 90; NumFeatures = 16 }
-            Trainer.train Communicator.single { s with MaxIterations = 4; RunDir = Some dirA } ignoreProgress |> ignore
-            Trainer.train Communicator.single { s with MaxIterations = 2; RunDir = Some dirB } ignoreProgress |> ignore
+            Trainer.train Communicator.single { s with MaxIterations = 4; RunDir = Some dirA } quiet |> ignore
+            Trainer.train Communicator.single { s with MaxIterations = 2; RunDir = Some dirB } quiet |> ignore
             Expect.equal (Checkpoint.latest dirB) (Some 2) "checkpoint after the first leg"
-            Trainer.train Communicator.single { s with MaxIterations = 4; RunDir = Some dirB } ignoreProgress |> ignore
+            Trainer.train Communicator.single { s with MaxIterations = 4; RunDir = Some dirB } quiet |> ignore
             let strip (m: Metrics.Iteration) = { m with Seconds = 0.0; StepsPerSecond = 0.0; RolloutSeconds = 0.0; UpdateSeconds = 0.0 }
             let a, b = Metrics.read dirA |> Array.map strip, Metrics.read dirB |> Array.map strip
             Expect.equal (b |> Array.map _.Iteration) [| 1; 2; 3; 4 |] "iterations continue after the resume"
@@ -60,7 +60,7 @@ let tests =
         test "only the newest five checkpoints are kept, policy and value at the same iteration" {
             let dir = tempDir ()
             let s = { settings (Bandit.distribution 2) 4 with MetaEpisodesPerIteration = 8; NumFeatures = 8; Epochs = 1; MaxIterations = 7; RunDir = Some dir }
-            Trainer.train Communicator.single s ignoreProgress |> ignore
+            Trainer.train Communicator.single s quiet |> ignore
             for sub in [ "policy_net"; "value_net"; "trainer" ] do
                 let names = Directory.GetFiles(Path.Combine(dir, sub)) |> Array.map Path.GetFileName |> Array.sort
                 Expect.equal names [| for i in 3..7 -> $"iter_%08d{i}.ckpt" |] sub

@@ -28,16 +28,48 @@ let private iterationOf (path: string) =
     | true, n when name.StartsWith "iter_" -> Some n
     | _ -> None
 
+/// A checkpoint file is `magic ++ payload length ++ SHA-256(payload) ++ payload`, so a file cut
+/// short by a crash or damaged on disk is recognised before anything is loaded from it.
+let private magic = "RL2CKPT1"B
+
+exception DamagedCheckpoint of path: string * reason: string
+
 let private writeAtomically (path: string) (write: BinaryWriter -> unit) =
     Directory.CreateDirectory(Path.GetDirectoryName path) |> ignore
+    let payload =
+        use buffer = new MemoryStream()
+        do
+            use writer = new BinaryWriter(buffer, Text.Encoding.UTF8, true)
+            write writer
+        buffer.ToArray()
     let tmp = path + ".tmp"
     do
         use stream = new FileStream(tmp, FileMode.Create, FileAccess.Write)
-        use writer = new BinaryWriter(stream)
-        write writer
-        writer.Flush()
+        use w = new BinaryWriter(stream)
+        w.Write magic
+        w.Write(int64 payload.Length)
+        w.Write(Security.Cryptography.SHA256.HashData payload)
+        w.Write payload
+        w.Flush()
         stream.Flush(true)
     File.Move(tmp, path, true)
+
+/// The verified payload of a checkpoint file.
+let private readVerified (path: string) =
+    let damaged reason = raise (DamagedCheckpoint(path, reason))
+    let bytes = try File.ReadAllBytes path with e -> damaged e.Message
+    let header = magic.Length + 8 + 32
+    if bytes.Length < header || not (bytes.AsSpan(0, magic.Length).SequenceEqual(ReadOnlySpan magic)) then
+        damaged "not an RL2 checkpoint or cut short"
+    let length = BitConverter.ToInt64(bytes, magic.Length)
+    if length <> int64 (bytes.Length - header) then
+        damaged $"cut short ({bytes.Length - header} of {length} payload bytes)"
+    let payload = bytes[header..]
+    if not (Security.Cryptography.SHA256.HashData(payload).AsSpan().SequenceEqual(ReadOnlySpan(bytes, magic.Length + 8, 32))) then
+        damaged "checksum mismatch"
+    payload
+
+let private reader (payload: byte[]) = new BinaryReader(new MemoryStream(payload))
 
 let private iterations (dir: string) =
     if Directory.Exists dir then
@@ -50,15 +82,13 @@ let private saveNet (path: string) (net: torch.nn.Module) (opt: Modules.Optimize
         net.save w |> ignore
         opt.save_state_dict w)
 
-let private loadNet (path: string) (net: torch.nn.Module) (opt: Modules.OptimizerHelper) =
-    use stream = File.OpenRead path
-    use reader = new BinaryReader(stream)
-    net.load(reader, true) |> ignore
-    opt.load_state_dict reader
+let private loadNet (payload: byte[]) (net: torch.nn.Module) (opt: Modules.OptimizerHelper) =
+    use r = reader payload
+    net.load(r, true) |> ignore
+    opt.load_state_dict r
 
 let private saveTrainer (path: string) (s: TrainerState) =
     writeAtomically path (fun w ->
-        w.Write "rl2-trainer-1"
         w.Write s.Iteration
         w.Write s.EnvSteps
         w.Write s.Seconds
@@ -67,10 +97,8 @@ let private saveTrainer (path: string) (s: TrainerState) =
         w.Write s.Generator.Length
         w.Write s.Generator)
 
-let private loadTrainer (path: string) =
-    use stream = File.OpenRead path
-    use r = new BinaryReader(stream)
-    if r.ReadString() <> "rl2-trainer-1" then failwith $"{path} is not an RL2 trainer checkpoint"
+let private loadTrainer (payload: byte[]) =
+    use r = reader payload
     let iteration = r.ReadInt32()
     let steps = r.ReadInt64()
     let seconds = r.ReadDouble()
@@ -93,12 +121,14 @@ let private netDirs run = [ Path.Combine(run, "policy_net"); Path.Combine(run, "
 
 let private trainerDir run = Path.Combine(run, "trainer")
 
+/// Iterations with all three parts on disk, newest first.
+let complete (run: string) =
+    iterations (trainerDir run)
+    |> Array.filter (fun i -> netDirs run |> List.forall (fun d -> File.Exists(Path.Combine(d, fileName i))))
+    |> Array.rev
+
 /// Iteration of the newest complete checkpoint in a run directory.
-let latest (run: string) =
-    let complete =
-        iterations (trainerDir run)
-        |> Array.filter (fun i -> netDirs run |> List.forall (fun d -> File.Exists(Path.Combine(d, fileName i))))
-    if complete.Length = 0 then None else Some(Array.max complete)
+let latest (run: string) = complete run |> Array.tryHead
 
 /// Saves iteration `state.Iteration` and drops all but the newest `kept` iterations.
 let save (run: string) (learner: Learner) (state: TrainerState) =
@@ -112,14 +142,28 @@ let save (run: string) (learner: Learner) (state: TrainerState) =
         for old in all |> Array.take (max 0 (all.Length - kept)) do
             File.Delete(Path.Combine(dir, fileName old))
 
-/// Restores the newest complete checkpoint into `learner`, returning its trainer state.
-let tryLoadLatest (run: string) (learner: Learner) =
-    latest run
-    |> Option.map (fun i ->
+/// Restores the newest intact checkpoint into `learner` and returns its trainer state. A damaged
+/// iteration is reported through `warn` and the next older one is tried; None when the run has no
+/// checkpoint at all, an error when it has some but none is intact.
+let tryLoadLatest (run: string) (warn: string -> unit) (learner: Learner) =
+    let candidates = complete run
+    let attempt i =
         let name = fileName i
-        loadNet (Path.Combine(run, "policy_net", name)) learner.Policy learner.PolicyOptimizer
-        loadNet (Path.Combine(run, "value_net", name)) learner.Value learner.ValueOptimizer
-        loadTrainer (Path.Combine(trainerDir run, name)))
+        try
+            // Verify all three parts before loading any, so a damaged one leaves the nets untouched.
+            let policy = readVerified (Path.Combine(run, "policy_net", name))
+            let value = readVerified (Path.Combine(run, "value_net", name))
+            let trainer = readVerified (Path.Combine(trainerDir run, name))
+            loadNet policy learner.Policy learner.PolicyOptimizer
+            loadNet value learner.Value learner.ValueOptimizer
+            Some(loadTrainer trainer)
+        with DamagedCheckpoint(path, reason) ->
+            warn $"checkpoint {Path.GetRelativePath(run, path)} is damaged ({reason}); trying an older one"
+            None
+    match candidates |> Seq.tryPick attempt with
+    | Some state -> Some state
+    | None when candidates.Length = 0 -> None
+    | None -> raise (DamagedCheckpoint(run, $"none of the {candidates.Length} checkpoints is intact"))
 
 /// Generator state as bytes, and back.
 let generatorState (gen: Generator) =

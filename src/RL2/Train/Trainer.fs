@@ -80,11 +80,21 @@ type UpdateStats =
       Entropy: float
       ClipFrac: float }
 
+/// A loss or gradient that is NaN or infinite: training stops before the iteration is checkpointed.
+exception NonFinite of quantity: string
+
+let private ensureFinite (quantity: string) (value: float32) =
+    if not (Single.IsFinite value) then raise (NonFinite quantity)
+
 /// One optimiser step of one network on a loss, gradients averaged over processes.
-let private step (comm: Communicator) (net: Layer) (opt: Modules.AdamW) (loss: Tensor) =
+let private step (comm: Communicator) (name: string) (net: Layer) (opt: Modules.AdamW) (loss: Tensor) =
+    ensureFinite $"{name} loss" (loss.item<float32> ())
     opt.zero_grad ()
     loss.backward ()
     Communicator.averageGradients comm (net.Params.parameters ())
+    let norms = net.Params.parameters () |> Seq.choose (fun p -> Option.ofObj p.grad) |> Seq.map (fun g -> g.norm()) |> Seq.toArray
+    use total = torch.stack(norms).sum()
+    ensureFinite $"{name} gradient" (total.item<float32> ())
     opt.step () |> ignore
 
 /// PPO epochs over one iteration's meta-episodes (SPEC §5); returns the mean statistics.
@@ -116,8 +126,8 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
             let values = (l.Value.Sequence x).squeeze -1L
             let p = Ppo.policyLoss s.Ppo logits (pick rollout.Actions) (pick rollout.LogProbs) (pick advantages)
             let v = Ppo.valueLoss values (pick targets)
-            step comm l.Policy l.PolicyOptimizer p.Loss
-            step comm l.Value l.ValueOptimizer v
+            step comm "policy" l.Policy l.PolicyOptimizer p.Loss
+            step comm "value" l.Value l.ValueOptimizer v
             let f (t: Tensor) = float (t.item<float32> ())
             total <-
                 { PolicyLoss = total.PolicyLoss + f p.Loss
@@ -131,12 +141,24 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
       Entropy = total.Entropy / n
       ClipFrac = total.ClipFrac / n }
 
-/// Trains until `MaxIterations`, resuming from the newest checkpoint in `RunDir` if there is one.
-/// `report` sees every iteration's metrics (progress display); returns the last iteration's.
-let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit) =
+/// What a run tells its caller as it goes (the CLI shows it; tests mostly ignore it).
+type Progress =
+    { Iteration: Metrics.Iteration -> unit
+      Warning: string -> unit }
+
+module Progress =
+    let silent = { Iteration = ignore; Warning = ignore }
+
+/// Why training stopped early: the iteration that failed and the non-finite quantity.
+exception TrainingDiverged of iteration: int * quantity: string
+
+/// Trains until `MaxIterations`, resuming from the newest intact checkpoint in `RunDir` if there is
+/// one; returns the last iteration's metrics. A non-finite loss or gradient raises TrainingDiverged
+/// before that iteration is checkpointed, so the last good checkpoint stays the newest.
+let train (comm: Communicator) (s: Settings) (progress: Progress) =
     let learner = createLearner s
     let gen = generator s.Seed (1 + comm.Rank)
-    let resumed = s.RunDir |> Option.bind (fun run -> Checkpoint.tryLoadLatest run (checkpointed learner))
+    let resumed = s.RunDir |> Option.bind (fun run -> Checkpoint.tryLoadLatest run progress.Warning (checkpointed learner))
     // The optimiser state restores the learning rate it was saved with; the current setting wins.
     for opt in [ learner.PolicyOptimizer; learner.ValueOptimizer ] do
         for g in opt.ParamGroups do
@@ -155,7 +177,15 @@ let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit)
     let mutable last = None
     while iteration < s.MaxIterations do
         let clock = Stopwatch.StartNew()
-        let rollout = Rollout.collect gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen
+        let rollout =
+            try
+                Rollout.collect gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen
+            with :? Runtime.InteropServices.ExternalException as e ->
+                // libtorch refuses to sample from NaN or infinite action probabilities.
+                raise (TrainingDiverged(iteration + 1, $"policy output during the rollout ({e.Message.Split('\n')[0]})"))
+        do
+            use finite = rollout.Rewards.isfinite().all()
+            if not (finite.item<bool> ()) then raise (TrainingDiverged(iteration + 1, "reward from the task distribution"))
         let rolloutSeconds = clock.Elapsed.TotalSeconds
         let returns =
             use sums = rollout.Rewards.sum 1L
@@ -163,7 +193,11 @@ let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit)
         for r in returns do
             window.Enqueue r
             if window.Count > returnWindow then window.Dequeue() |> ignore
-        let stats = update comm s gen learner rollout
+        let stats =
+            try
+                update comm s gen learner rollout
+            with NonFinite quantity ->
+                raise (TrainingDiverged(iteration + 1, quantity))
         Rollout.dispose rollout
         iteration <- iteration + 1
         let elapsed = clock.Elapsed.TotalSeconds
@@ -194,6 +228,6 @@ let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit)
                       Seconds = seconds
                       Returns = window.ToArray()
                       Generator = Checkpoint.generatorState gen })
-            report m
+            progress.Iteration m
         last <- Some m
     last
