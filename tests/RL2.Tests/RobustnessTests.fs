@@ -128,6 +128,18 @@ let tests =
             Expect.notEqual a c "different seed"
         }
 
+        testList "no tensor outlives its iteration" [
+            for arch in [ Nn.Architecture.gru; Nn.Architecture.lstm; Nn.Architecture.snail; Nn.Architecture.transformer { Nn.Transformer.reference with Layers = 2 } ] ->
+                test arch.Name {
+                    let live = Collections.Generic.Dictionary<int, int64>()
+                    let count (m: Metrics.Iteration) = live[m.Iteration] <- DisposeScopeManager.Statistics.ThreadTotalLiveCount
+                    let dir = tempDir ()
+                    let s = { tiny (Some dir) 8 with Architecture = arch; StandardizeAdvantages = true }
+                    Trainer.train Communicator.single s { quiet with Iteration = count } |> ignore
+                    Expect.equal live[8] live[3] "live tensors after iteration 8 and after iteration 3"
+                }
+        ]
+
         test "resident memory after 100 iterations is within 10% of after 10" {
             let rss = Collections.Generic.Dictionary<int, int64>()
             let measure (m: Metrics.Iteration) =

@@ -8,24 +8,23 @@ open RL2
 /// rewards, values [B; T] → advantages A [B; T] and value targets R = V + A [B; T], with V_T = A_T = 0.
 let advantages (gamma: float32) (lambda: float32) (rewards: Tensor) (values: Tensor) =
     use _ = torch.no_grad ()
-    let steps = int rewards.shape[1]
-    use zero = torch.zeros_like(values.narrow(1L, 0L, 1L))
-    use next = torch.cat([| values.narrow(1L, 1L, int64 steps - 1L); zero |], 1L)
-    use discounted = next.mul(gamma.ToScalar())
-    use deltas = rewards.add(discounted).sub_ values
-    let adv = Array.zeroCreate steps
-    let mutable carry = zero.squeeze 1L
-    for t in steps - 1 .. -1 .. 0 do
-        let a = deltas.select(1L, int64 t).add(carry, (gamma * lambda).ToScalar())
-        adv[t] <- a
-        carry <- a
-    let advantages = torch.stack(adv, 1L)
-    for a in adv do a.Dispose()
-    advantages, values.add advantages
+    scoped2 (fun () ->
+        let steps = int rewards.shape[1]
+        let zero = torch.zeros_like(values.narrow(1L, 0L, 1L))
+        let next = torch.cat([| values.narrow(1L, 1L, int64 steps - 1L); zero |], 1L)
+        let deltas = rewards.add(next.mul(gamma.ToScalar())).sub_ values
+        let adv = Array.zeroCreate steps
+        let mutable carry = zero.squeeze 1L
+        for t in steps - 1 .. -1 .. 0 do
+            carry <- deltas.select(1L, int64 t).add(carry, (gamma * lambda).ToScalar())
+            adv[t] <- carry
+        let advantages = torch.stack(adv, 1L)
+        advantages, values.add advantages)
 
 /// Advantages standardised to zero mean, unit variance (σ = √var + 1e-8) from the given global
 /// mean and variance, and value targets reset to V + standardised A.
 let standardise (mean: float32) (variance: float32) (advantages: Tensor) (values: Tensor) =
     let std = sqrt variance + 1e-8f
-    let a = advantages.sub(mean.ToScalar()).div(std.ToScalar())
-    a, values.add a
+    scoped2 (fun () ->
+        let a = advantages.sub(mean.ToScalar()).div(std.ToScalar())
+        a, values.add a)

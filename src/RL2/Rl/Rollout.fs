@@ -18,20 +18,16 @@ type Rollout =
 
 /// x shifted right by one step along T with `first` at t = 0: [B; T] → [B; T].
 let shiftRight (first: Tensor) (x: Tensor) =
-    let steps = x.shape[1]
-    use head = first.expand(x.shape[0], 1L).to_type x.dtype
-    use body = x.narrow(1L, 0L, steps - 1L)
-    torch.cat([| head; body |], 1L)
+    scoped (fun () ->
+        let head = first.expand(x.shape[0], 1L).to_type x.dtype
+        torch.cat([| head; x.narrow(1L, 0L, x.shape[1] - 1L) |], 1L))
 
 /// The agent inputs of every step, rebuilt from stored observations and the previous step's
 /// action, reward and done, with (0, 0.0, 1.0) at t = 0 (SPEC §5): [B; T; I].
 let inputs (dist: TaskDistribution) (r: Rollout) =
-    use zero = torch.zeros(1L, 1L)
-    use one = torch.ones(1L, 1L)
-    use a = shiftRight zero r.Actions
-    use rw = shiftRight zero r.Rewards
-    use d = shiftRight one r.Dones
-    TaskDistribution.encode dist r.Observations a rw d
+    scoped (fun () ->
+        let zero, one = torch.zeros(1L, 1L), torch.ones(1L, 1L)
+        TaskDistribution.encode dist r.Observations (shiftRight zero r.Actions) (shiftRight zero r.Rewards) (shiftRight one r.Dones))
 
 /// Sample one action per row from logits [B; A]: the action [B] and its log-probability [B].
 let sampleAction (gen: Generator) (logits: Tensor) =
@@ -44,18 +40,16 @@ let sampleAction (gen: Generator) (logits: Tensor) =
 /// Plays `count` fresh tasks for `steps` steps with the policy, recording the value estimates.
 let collect (gen: Generator) (dist: TaskDistribution) (policy: Layer) (value: Layer) (count: int) (steps: int) =
     use _ = torch.no_grad ()
+    // Frees the tasks, states and everything else but the rollout's own tensors.
+    use outer = torch.NewDisposeScope()
     let tasks = dist.Sample gen count
     let record = Array.init 6 (fun _ -> ResizeArray<Tensor>(steps))
     let mutable state = tasks.Reset gen
     let mutable pState = policy.Initial count
     let mutable vState = value.Initial count
-    let initial =
-        [ torch.zeros([| int64 count |], dtype = ScalarType.Int64)
-          torch.zeros([| int64 count |])
-          torch.ones([| int64 count |]) ]
-    let mutable prevAction = initial[0]
-    let mutable prevReward = initial[1]
-    let mutable prevDone = initial[2]
+    let mutable prevAction = torch.zeros([| int64 count |], dtype = ScalarType.Int64)
+    let mutable prevReward = torch.zeros([| int64 count |])
+    let mutable prevDone = torch.ones([| int64 count |])
     for t in 0 .. steps - 1 do
         use scope = torch.NewDisposeScope()
         let obs = dist.Observe state
@@ -79,11 +73,7 @@ let collect (gen: Generator) (dist: TaskDistribution) (policy: Layer) (value: La
         prevAction <- action
         prevReward <- reward
         prevDone <- doneT
-    let stack (ts: ResizeArray<Tensor>) =
-        let s = torch.stack(ts, 1L)
-        for t in ts do t.Dispose()
-        s
-    for t in Seq.concat [ [ state ]; pState; vState; initial ] do t.Dispose()
+    let stack (ts: ResizeArray<Tensor>) = outer.MoveToOuter(torch.stack(ts, 1L))
     { Observations = stack record[0]
       Actions = stack record[1]
       Rewards = stack record[2]

@@ -100,18 +100,16 @@ let private step (comm: Communicator) (name: string) (net: Layer) (opt: Modules.
 /// PPO epochs over one iteration's meta-episodes (SPEC §5); returns the mean statistics.
 let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rollout: Rollout.Rollout) =
     use _ = torch.enable_grad ()
-    let advantages0, targets0 = Gae.advantages s.Gamma s.Lambda rollout.Rewards rollout.Values
-    use advantages0 = advantages0
-    use targets0 = targets0
+    // Everything made here is freed on return; parameters and optimiser state live outside.
+    use _ = torch.NewDisposeScope()
     let advantages, targets =
+        let a, r = Gae.advantages s.Gamma s.Lambda rollout.Rewards rollout.Values
         if s.StandardizeAdvantages then
-            let stats = Communicator.mean comm [| advantages0.mean().item<float32> (); advantages0.var(unbiased = false).item<float32> () |]
-            Gae.standardise stats[0] stats[1] advantages0 rollout.Values
+            let stats = Communicator.mean comm [| a.mean().item<float32> (); a.var(unbiased = false).item<float32> () |]
+            Gae.standardise stats[0] stats[1] a rollout.Values
         else
-            advantages0.alias (), targets0.alias ()
-    use advantages = advantages
-    use targets = targets
-    use inputs = Rollout.inputs s.Task rollout
+            a, r
+    let inputs = Rollout.inputs s.Task rollout
     let count = int64 rollout.Actions.shape[0]
     let mutable total = { PolicyLoss = 0.0; ValueLoss = 0.0; Entropy = 0.0; ClipFrac = 0.0 }
     let mutable batches = 0
@@ -183,9 +181,8 @@ let train (comm: Communicator) (s: Settings) (progress: Progress) =
             with :? Runtime.InteropServices.ExternalException as e ->
                 // libtorch refuses to sample from NaN or infinite action probabilities.
                 raise (TrainingDiverged(iteration + 1, $"policy output during the rollout ({e.Message.Split('\n')[0]})"))
-        do
-            use finite = rollout.Rewards.isfinite().all()
-            if not (finite.item<bool> ()) then raise (TrainingDiverged(iteration + 1, "reward from the task distribution"))
+        use finite = scoped (fun () -> rollout.Rewards.isfinite().all())
+        if not (finite.item<bool> ()) then raise (TrainingDiverged(iteration + 1, "reward from the task distribution"))
         let rolloutSeconds = clock.Elapsed.TotalSeconds
         let returns =
             use sums = rollout.Rewards.sum 1L
