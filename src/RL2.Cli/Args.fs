@@ -89,15 +89,29 @@ type BenchArgs =
             | Num_Features _ -> "feature width (default 32 for SNAIL, 256 otherwise)."
             | Threads _ -> "torch intra-op threads (default 1)."
 
+type PlotArgs =
+    | [<MainCommand; Mandatory>] Runs of run_dir: string list
+    | Out of path: string
+    | Title of string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Runs _ -> "run directories (<checkpoint_dir>/<model_name>) whose metrics.jsonl to overlay."
+            | Out _ -> "the PNG to write (default learning_curves.png)."
+            | Title _ -> "the plot's title."
+
 type Command =
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<SubCommand; CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
 
     interface IArgParserTemplate with
         member c.Usage =
             match c with
             | Train _ -> "train an RL² agent with PPO over a task distribution (resumes automatically)."
             | Bench _ -> "rollout steps/s of every architecture with step-mode caches and with full recomputation."
+            | Plot _ -> "overlay the learning curves of several runs in one PNG."
 
 /// A user mistake, reported in one line (exit code 2).
 exception UsageError of string

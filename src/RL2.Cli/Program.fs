@@ -3,8 +3,11 @@ module RL2.Cli.Program
 open System
 open Argu
 open TorchSharp
+open System.IO
 open RL2.Dist
+open RL2.Rl
 open RL2.Train
+open RL2.Report
 open RL2.Cli.Args
 
 /// Refuses a resume whose flags do not fit the run's checkpoints; notes the flags that changed.
@@ -19,6 +22,11 @@ let private checkResume (run: string) (now: RunConfig.Config) =
         if not c.Changed.IsEmpty then Progress.note $"resuming with changed flags: {describe c.Changed}"
     | Ok _ -> ()
 
+/// The random player's level is measured on tasks from a generator stream training never uses.
+let private randomPlayerStream = 1_000_000
+
+let private curveFile = "learning_curve.png"
+
 let private train (r: ParseResults<TrainArgs>) =
     let comm = Communicator.single
     let req = toTrainRequest comm.Size r
@@ -31,8 +39,21 @@ let private train (r: ParseResults<TrainArgs>) =
         RunConfig.save run req.Config
         Checkpoint.latest run |> Option.iter (fun i -> Progress.note $"resuming from the checkpoint of iteration {i}"))
     let progress: Trainer.Progress =
-        { Iteration = Progress.iteration req.Settings.MaxIterations
-          Warning = Progress.warning }
+        match req.Settings.RunDir with
+        | None -> { Iteration = Progress.iteration req.Settings.MaxIterations; Warning = Progress.warning }
+        | Some run ->
+            let s = req.Settings
+            let chance = Rollout.randomPlayerReturn (Trainer.generator s.Seed randomPlayerStream) s.Task 1000 s.MetaEpisodeLen
+            let tensorboard = TensorBoardLog.writer run
+            let title = $"{s.Task.Name} · {s.Architecture.Name} {s.NumFeatures} · {Path.GetFileName run}"
+            let redraw () =
+                LearningCurve.save (Path.Combine(run, curveFile)) title [ LearningCurve.ofRun run ] [ "random player", chance ]
+            { Iteration =
+                fun m ->
+                    Progress.iteration s.MaxIterations m
+                    tensorboard m
+                    if m.Iteration % 5 = 0 || m.Iteration = s.MaxIterations then redraw ()
+              Warning = Progress.warning }
     match Trainer.train comm req.Settings progress with
     | Some m -> Progress.note $"done: iteration {m.Iteration}, mean meta-episode return {m.MeanReturn:F3}, {m.Seconds:F0} s of training"
     | None -> Progress.note $"nothing to do: already at iteration {req.Settings.MaxIterations}"
@@ -55,6 +76,16 @@ let private bench (r: ParseResults<BenchArgs>) =
     Progress.cacheTable results
     0
 
+let private plot (r: ParseResults<PlotArgs>) =
+    let runs = r.GetResult Runs
+    for run in runs do
+        if not (File.Exists(Path.Combine(run, Metrics.fileName))) then
+            raise (UsageError $"{run} has no {Metrics.fileName}: give run directories (<checkpoint_dir>/<model_name>)")
+    let out = r.GetResult(Out, defaultValue = "learning_curves.png")
+    LearningCurve.save out (r.GetResult(Title, defaultValue = "learning curves")) (runs |> List.map LearningCurve.ofRun) []
+    Progress.note $"wrote {out}"
+    0
+
 [<EntryPoint>]
 let main argv =
     let parser = ArgumentParser.Create<Command>(programName = "rl2")
@@ -62,6 +93,7 @@ let main argv =
         match parser.ParseCommandLine(argv, raiseOnUsage = true).GetSubCommand() with
         | Train r -> train r
         | Bench r -> bench r
+        | Plot r -> plot r
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message
@@ -70,7 +102,8 @@ let main argv =
         // Argu appends the whole usage; one line and a pointer to --help read better.
         let lines = e.Message.Trim().Split('\n')
         let first = lines[0].Replace("ERROR: ", "")
-        eprintfn "rl2: %s (see 'rl2 train --help')" first
+        let help = if argv.Length > 0 && List.contains argv[0] [ "train"; "bench"; "plot" ] then $"rl2 {argv[0]} --help" else "rl2 --help"
+        eprintfn "rl2: %s (see '%s')" first help
         2
     | UsageError msg ->
         eprintfn "rl2: %s" msg

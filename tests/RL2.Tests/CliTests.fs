@@ -134,6 +134,8 @@ let badInputs: (string * (string -> unit) * (string -> string) * string) list =
       (fun d -> $"{small d} --max_pol_iters 3 --environment tabular_mdp"),
       "--environment was bandit, now tabular_mdp"
       "resume with another seed", trained, (fun d -> $"{small d} --max_pol_iters 3 --seed 9"), "--seed was 0, now 9"
+      "plot of a directory without metrics", none, (fun d -> $"plot {d}"), "has no metrics.jsonl"
+      "plot without runs", none, flag "plot", "missing argument"
       "every checkpoint damaged",
       (fun d ->
           trained d

@@ -13,3 +13,8 @@ let policy (gen: Generator) (arch: Architecture) (spec: ArchitectureSpec) (numAc
 let value (gen: Generator) (arch: Architecture) (spec: ArchitectureSpec) =
     let core = arch.Build gen spec
     Layer.sequence "value_net" [ core; Layer.linear gen "value_head" true core.OutputWidth 1 ]
+
+/// The uniformly random policy as a network (all-zero logits) and a zero value: the chance level.
+let uniform (inWidth: int) (numActions: int) =
+    let zeros width (x: Tensor) = torch.zeros(Array.append x.shape[.. x.shape.Length - 2] [| int64 width |])
+    Layer.fn "uniform_policy" inWidth numActions (zeros numActions), Layer.fn "zero_value" inWidth 1 (zeros 1)

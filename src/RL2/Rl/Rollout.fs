@@ -93,3 +93,11 @@ let select (index: Tensor) (r: Rollout) =
 let dispose (r: Rollout) =
     for t in [ r.Observations; r.Actions; r.Rewards; r.Dones; r.LogProbs; r.Values ] do
         t.Dispose()
+
+/// Mean undiscounted meta-episode return of a uniformly random player on `count` fresh tasks.
+let randomPlayerReturn (gen: Generator) (dist: TaskDistribution) (count: int) (steps: int) =
+    let policy, value = Agent.uniform (TaskDistribution.inputWidth dist) dist.NumActions
+    let r = collect gen dist policy value count steps
+    use mean = scoped (fun () -> r.Rewards.sum(1L).mean())
+    dispose r
+    float (mean.item<float32> ())

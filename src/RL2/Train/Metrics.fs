@@ -13,6 +13,7 @@ type Iteration =
       ValueLoss: float
       Entropy: float
       ClipFrac: float
+      LearningRate: float
       StepsPerSecond: float
       RolloutSeconds: float
       UpdateSeconds: float }

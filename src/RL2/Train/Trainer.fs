@@ -210,6 +210,7 @@ let train (comm: Communicator) (s: Settings) (progress: Progress) =
               ValueLoss = stats.ValueLoss
               Entropy = stats.Entropy
               ClipFrac = stats.ClipFrac
+              LearningRate = s.LearningRate
               StepsPerSecond = float steps / elapsed
               RolloutSeconds = rolloutSeconds
               UpdateSeconds = elapsed - rolloutSeconds }
