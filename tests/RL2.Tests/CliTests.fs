@@ -7,12 +7,13 @@ open System.IO
 open System.Threading
 open Expecto
 
+/// The repository, found from this test assembly's output directory (tests/RL2.Tests/bin/<config>/<tfm>/<rid>).
+let repositoryRoot = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../.."))
+
 /// The rl2 apphost built beside this test assembly's configuration (the test project references the CLI).
 let rl2 =
-    let here = AppContext.BaseDirectory
-    let root = Path.GetFullPath(Path.Combine(here, "../../../../../.."))
-    let rel = Path.GetRelativePath(Path.Combine(root, "tests", "RL2.Tests"), here)
-    Path.Combine(root, "src", "RL2.Cli", rel, "rl2")
+    let rel = Path.GetRelativePath(Path.Combine(repositoryRoot, "tests", "RL2.Tests"), AppContext.BaseDirectory)
+    Path.Combine(repositoryRoot, "src", "RL2.Cli", rel, "rl2")
 
 let start (args: string) =
     let psi = ProcessStartInfo(rl2, args, RedirectStandardOutput = true, RedirectStandardError = true)

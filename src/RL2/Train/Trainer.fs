@@ -74,6 +74,11 @@ let private checkpointed (l: Learner) : Checkpoint.Learner =
       Value = l.Value.Params
       ValueOptimizer = l.ValueOptimizer }
 
+/// The learner of a run's newest intact checkpoint, ready to act (None if the run has none).
+let restore (s: Settings) (run: string) =
+    let learner = createLearner s
+    Checkpoint.tryLoadLatest run ignore (checkpointed learner) |> Option.map (fun _ -> learner)
+
 type UpdateStats =
     { PolicyLoss: float
       ValueLoss: float
