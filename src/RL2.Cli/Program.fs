@@ -47,7 +47,7 @@ let private train (r: ParseResults<TrainArgs>) =
             let tensorboard = TensorBoardLog.writer run
             let title = $"{s.Task.Name} · {s.Architecture.Name} {s.NumFeatures} · {Path.GetFileName run}"
             let redraw () =
-                LearningCurve.save (Path.Combine(run, curveFile)) title [ LearningCurve.ofRun run ] [ "random player", chance ]
+                LearningCurve.save (Path.Combine(run, curveFile)) title [ LearningCurve.ofRun run ] [ ("random player", chance) ]
             { Iteration =
                 fun m ->
                     Progress.iteration s.MaxIterations m

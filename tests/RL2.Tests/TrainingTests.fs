@@ -8,23 +8,13 @@ open RL2.Dist
 open RL2.Train
 
 let settings (task: TaskDistribution) (metaEpisodeLen: int) : Trainer.Settings =
-    { Task = task
-      Architecture = Architecture.gru
-      NumFeatures = 64
-      MetaEpisodeLen = metaEpisodeLen
-      MetaEpisodesPerIteration = 600
-      MinibatchSize = 60
-      Epochs = 8
-      Ppo = { ClipParam = 0.1f; EntropyCoef = 0.01f }
-      Gamma = 0.99f
-      Lambda = 0.3f
-      StandardizeAdvantages = false
-      LearningRate = 1e-3
-      AdamEps = 1e-5
-      WeightDecay = 0.01
-      MaxIterations = 20
-      Seed = 7L
-      RunDir = None }
+    { Trainer.reference task Architecture.gru with
+        NumFeatures = 64
+        MetaEpisodeLen = metaEpisodeLen
+        MetaEpisodesPerIteration = 600
+        LearningRate = 1e-3
+        MaxIterations = 20
+        Seed = 7L }
 
 let tempDir () =
     let d = Path.Combine(Path.GetTempPath(), "rl2-test-" + Path.GetRandomFileName())

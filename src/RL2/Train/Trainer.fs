@@ -34,6 +34,27 @@ type Settings =
       /// Checkpoints and metrics go here; None trains in memory only.
       RunDir: string option }
 
+/// The reference's defaults (SPEC §5) for a task distribution and architecture, on one process:
+/// 256 features, meta-episodes of 100 steps, 240 000 steps per iteration, AdamW 2e-4, seed 0.
+let reference (task: TaskDistribution) (architecture: Architecture) =
+    { Task = task
+      Architecture = architecture
+      NumFeatures = 256
+      MetaEpisodeLen = 100
+      MetaEpisodesPerIteration = 240000 / 100
+      MinibatchSize = 60
+      Epochs = 8
+      Ppo = { ClipParam = 0.1f; EntropyCoef = 0.01f }
+      Gamma = 0.99f
+      Lambda = 0.3f
+      StandardizeAdvantages = false
+      LearningRate = 2e-4
+      AdamEps = 1e-5
+      WeightDecay = 0.01
+      MaxIterations = 12000
+      Seed = 0L
+      RunDir = None }
+
 /// Mean meta-episode return is taken over this many most recent meta-episodes (SPEC §6).
 let returnWindow = 1000
 
@@ -155,11 +176,10 @@ module Progress =
 /// Why training stopped early: the iteration that failed and the non-finite quantity.
 exception TrainingDiverged of iteration: int * quantity: string
 
-/// Trains until `MaxIterations`, resuming from the newest intact checkpoint in `RunDir` if there is
-/// one; returns the last iteration's metrics. A non-finite loss or gradient raises TrainingDiverged
+/// Trains `learner` until `MaxIterations`, resuming from the newest intact checkpoint in `RunDir` if
+/// there is one; returns the last iteration's metrics. A non-finite loss or gradient raises TrainingDiverged
 /// before that iteration is checkpointed, so the last good checkpoint stays the newest.
-let train (comm: Communicator) (s: Settings) (progress: Progress) =
-    let learner = createLearner s
+let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress: Progress) =
     let gen = generator s.Seed (1 + comm.Rank)
     let resumed = s.RunDir |> Option.bind (fun run -> Checkpoint.tryLoadLatest run progress.Warning (checkpointed learner))
     // The optimiser state restores the learning rate it was saved with; the current setting wins.
@@ -234,3 +254,6 @@ let train (comm: Communicator) (s: Settings) (progress: Progress) =
             progress.Iteration m
         last <- Some m
     last
+
+/// `trainLearner` on a new learner built from the settings.
+let train (comm: Communicator) (s: Settings) (progress: Progress) = trainLearner comm s (createLearner s) progress

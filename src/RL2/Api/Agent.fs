@@ -1,0 +1,112 @@
+/// The library's door for C# (and for F# scripts that prefer objects): options with the reference
+/// defaults settable by object initialisers, and an agent to train, load and play. No curried
+/// functions, F# lists, options or tuples cross this boundary.
+namespace RL2
+
+open System
+open TorchSharp
+open RL2.Envs
+open RL2.Nn
+open RL2.Rl
+open RL2.Train
+
+/// One step of a meta-episode as the agent played it.
+type PlayedStep =
+    { Time: int
+      Observation: int
+      Action: int
+      Reward: float32
+      Done: bool }
+
+/// Training options; every default is the reference's.
+[<AllowNullLiteral>]
+type TrainingOptions() =
+    member val Environment = "bandit" with get, set
+    member val NumStates = 10 with get, set
+    member val NumActions = 5 with get, set
+    member val MaxEpisodeLength = 10 with get, set
+    member val MetaEpisodeLength = 100 with get, set
+    member val Architecture = "gru" with get, set
+    member val NumFeatures = 256 with get, set
+    /// Meta-episodes per policy iteration; 0 means 240 000 / MetaEpisodeLength, as the reference.
+    member val MetaEpisodesPerIteration = 0 with get, set
+    member val MinibatchSize = 60 with get, set
+    member val Epochs = 8 with get, set
+    member val LearningRate = 2e-4 with get, set
+    member val Iterations = 12000 with get, set
+    member val Seed = 0L with get, set
+    /// Where checkpoints, metrics and curves go; null trains in memory.
+    member val RunDirectory: string = null with get, set
+
+    /// The trainer settings these options describe; ArgumentException for values out of range.
+    member o.ToSettings() : Trainer.Settings =
+        let task =
+            match Catalog.tryFind o.Environment with
+            | Some make -> make { NumStates = o.NumStates; NumActions = o.NumActions; MaxEpisodeLen = o.MaxEpisodeLength }
+            | None -> invalidArg (nameof o.Environment) $"""unknown environment '{o.Environment}'; one of {String.Join(", ", Catalog.names)}"""
+        let arch =
+            match Architecture.tryFind o.Architecture Architecture.table with
+            | Some a -> a
+            | None -> invalidArg (nameof o.Architecture) $"unknown architecture '{o.Architecture}'"
+        for name, value, least in
+            [ nameof o.NumActions, o.NumActions, 2
+              nameof o.MetaEpisodeLength, o.MetaEpisodeLength, 2
+              nameof o.NumFeatures, o.NumFeatures, 1
+              nameof o.MinibatchSize, o.MinibatchSize, 1
+              nameof o.Epochs, o.Epochs, 1
+              nameof o.Iterations, o.Iterations, 0
+              nameof o.MetaEpisodesPerIteration, o.MetaEpisodesPerIteration, 0 ] do
+            if value < least then invalidArg name $"{name} must be at least {least}, got {value}"
+        if not (o.LearningRate > 0.0) then invalidArg (nameof o.LearningRate) "LearningRate must be positive"
+        { Trainer.reference task arch with
+            NumFeatures = o.NumFeatures
+            MetaEpisodeLen = o.MetaEpisodeLength
+            MetaEpisodesPerIteration =
+                if o.MetaEpisodesPerIteration = 0 then max 1 (240000 / o.MetaEpisodeLength) else o.MetaEpisodesPerIteration
+            MinibatchSize = o.MinibatchSize
+            Epochs = o.Epochs
+            LearningRate = o.LearningRate
+            MaxIterations = o.Iterations
+            Seed = o.Seed
+            RunDir = Option.ofObj o.RunDirectory }
+
+/// A trained (or restored) RL² agent: its policy and value networks and the settings they fit.
+type Agent private (settings: Trainer.Settings, learner: Trainer.Learner) =
+    member _.Settings = settings
+    member _.Learner = learner
+
+    /// Trains (resuming from RunDirectory's newest checkpoint, if any) and returns the agent;
+    /// `onIteration` (may be null) sees each iteration's metrics.
+    static member Train(options: TrainingOptions, onIteration: Action<Metrics.Iteration>) =
+        let s = options.ToSettings()
+        let progress = { Trainer.Progress.silent with Iteration = fun m -> if not (isNull onIteration) then onIteration.Invoke m }
+        let learner = Trainer.createLearner s
+        Trainer.trainLearner Dist.Communicator.single s learner progress |> ignore
+        Agent(s, learner)
+
+    static member Train(options: TrainingOptions) = Agent.Train(options, null)
+
+    /// The agent of RunDirectory's newest intact checkpoint.
+    static member Load(options: TrainingOptions) =
+        let s = options.ToSettings()
+        match s.RunDir |> Option.bind (Trainer.restore s) with
+        | Some learner -> Agent(s, learner)
+        | None -> invalidOp $"no checkpoint in '{options.RunDirectory}'"
+
+    /// Plays one meta-episode on a new task drawn with `seed`, sampling actions from the policy.
+    member _.PlayMetaEpisode(seed: int64) : PlayedStep[] =
+        use _ = torch.NewDisposeScope()
+        let gen = new Generator(uint64 seed)
+        let r = Rollout.collect gen settings.Task learner.Policy learner.Value 1 settings.MetaEpisodeLen
+        let observations =
+            if settings.Task.ObservationWidth = 0 then Array.zeroCreate settings.MetaEpisodeLen
+            else r.Observations.squeeze(0L).argmax(-1L).data<int64>().ToArray() |> Array.map int
+        let actions = r.Actions.data<int64>().ToArray()
+        let rewards = r.Rewards.data<float32>().ToArray()
+        let dones = r.Dones.data<float32>().ToArray()
+        Array.init settings.MetaEpisodeLen (fun t ->
+            { Time = t
+              Observation = observations[t]
+              Action = int actions[t]
+              Reward = rewards[t]
+              Done = dones[t] > 0.5f })
