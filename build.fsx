@@ -39,11 +39,45 @@ let docs () =
     IO.File.WriteAllText(readme, text[.. i + startMarker.Length - 1] + "\n" + reference + text[j..])
     printfn "README.md: CLI reference regenerated"
 
+/// Writes docs/api.md from the library's XML doc comments: one section per type or module.
+let api () =
+    run "build src/RL2 -c Release"
+    let xml = Xml.Linq.XDocument.Load(IO.Path.Combine(root, "src/RL2/bin/Release/net10.0/linux-x64/RL2.Core.xml"))
+    let clean (s: string) = Text.RegularExpressions.Regex.Replace(s.Trim(), @"\s+", " ")
+    let members =
+        [ for m in xml.Descendants(Xml.Linq.XName.Get "member") do
+              let name = m.Attribute(Xml.Linq.XName.Get "name").Value
+              let summary = m.Element(Xml.Linq.XName.Get "summary")
+              if not (isNull summary) then
+                  let kind, full = name[0], name[2..]
+                  let path = (if full.Contains "(" then full[.. full.IndexOf '(' - 1] else full).Replace('+', '.')
+                  let owner, leaf = if kind = 'T' then path, "" else path[.. path.LastIndexOf '.' - 1], path[path.LastIndexOf '.' + 1 ..]
+                  yield owner, leaf, clean summary.Value ]
+    let sections =
+        members
+        |> List.groupBy (fun (owner, _, _) -> owner)
+        |> List.sortBy fst
+        |> List.map (fun (owner, entries) ->
+            let head = entries |> List.tryPick (fun (_, leaf, text) -> if leaf = "" then Some text else None)
+            let items = entries |> List.filter (fun (_, leaf, _) -> leaf <> "") |> List.distinctBy (fun (_, l, _) -> l)
+            [ yield $"## `{owner}`\n"
+              yield! head |> Option.map (fun h -> h + "\n") |> Option.toList
+              for _, leaf, text in items do
+                  yield $"- `{leaf}` — {text}"
+              yield "" ]
+            |> String.concat "\n")
+    let header =
+        "# RL2 API reference\n\nGenerated from the XML doc comments of `src/RL2` by `dotnet fsi build.fsx api`; "
+        + "read `src/RL2/RL2.fsproj` top to bottom for the same modules in dependency order.\n\n"
+    IO.File.WriteAllText(IO.Path.Combine(root, "docs", "api.md"), header + String.concat "\n" sections)
+    printfn "docs/api.md: %d documented members" members.Length
+
 let targets =
     [ "build", "build everything (Release)", fun () -> run "build RL2.sln -c Release"
       "test", "run every test (the README's test command)", fun () -> run "run --project tests/RL2.Tests -c Release"
       "train", "the README's training demo", fun () -> run $"run --project src/RL2.Cli -c Release -- train {demoFlags}"
-      "docs", "regenerate the README's CLI reference from rl2 --help", docs ]
+      "docs", "regenerate the README's CLI reference from rl2 --help", docs
+      "api", "regenerate docs/api.md from the library's XML doc comments", api ]
 
 match fsi.CommandLineArgs |> Array.skip 1 |> Array.tryHead with
 | Some name when targets |> List.exists (fun (n, _, _) -> n = name) ->

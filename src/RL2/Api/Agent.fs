@@ -13,7 +13,8 @@ open RL2.Train
 /// One step of a meta-episode as the agent played it.
 type PlayedStep =
     { Time: int
-      Observation: int
+      /// The observation features the agent saw (empty for bandits, one-hot states for tabular MDPs).
+      Observation: float32[]
       Action: int
       Reward: float32
       Done: bool }
@@ -98,15 +99,14 @@ type Agent private (settings: Trainer.Settings, learner: Trainer.Learner) =
         use _ = torch.NewDisposeScope()
         let gen = new Generator(uint64 seed)
         let r = Rollout.collect gen settings.Task learner.Policy learner.Value 1 settings.MetaEpisodeLen
-        let observations =
-            if settings.Task.ObservationWidth = 0 then Array.zeroCreate settings.MetaEpisodeLen
-            else r.Observations.squeeze(0L).argmax(-1L).data<int64>().ToArray() |> Array.map int
+        let width = settings.Task.ObservationWidth
+        let observations = r.Observations.contiguous().data<float32>().ToArray()
         let actions = r.Actions.data<int64>().ToArray()
         let rewards = r.Rewards.data<float32>().ToArray()
         let dones = r.Dones.data<float32>().ToArray()
         Array.init settings.MetaEpisodeLen (fun t ->
             { Time = t
-              Observation = observations[t]
+              Observation = observations[t * width .. (t + 1) * width - 1]
               Action = int actions[t]
               Reward = rewards[t]
               Done = dones[t] > 0.5f })
