@@ -22,17 +22,22 @@ let tiny dir iterations =
 
 let private train s = Trainer.train Communicator.single s quiet
 
-let private withoutTimes (ms: Metrics.Iteration[]) =
-    ms |> Array.map (fun m -> { m with Seconds = 0.0; StepsPerSecond = 0.0; RolloutSeconds = 0.0; UpdateSeconds = 0.0 })
-
-/// Bandit tasks whose rewards are NaN: a user's task distribution gone wrong.
-let nanBandit =
+/// 3-arm bandits whose rewards pass through `corrupt` (given the step count): a user's task distribution gone wrong.
+let corruptedBandit (corrupt: int -> Tensor -> Tensor) =
     let inner = Bandit.distribution 3
     { inner with
         Sample =
             fun gen count ->
                 let b = inner.Sample gen count
-                { b with Step = fun g s a -> let r, s' = b.Step g s a in r.add(Single.NaN.ToScalar()), s' } }
+                let mutable steps = 0
+                { b with
+                    Step =
+                        fun g st a ->
+                            steps <- steps + 1
+                            let r, st' = b.Step g st a
+                            corrupt steps r, st' } }
+
+let nanBandit = corruptedBandit (fun _ r -> r.add(Single.NaN.ToScalar()))
 
 [<Tests>]
 let tests =
@@ -91,19 +96,7 @@ let tests =
 
         test "a non-finite reward is caught before any update" {
             // Rewards are finite until the last step, so sampling works and the check after the rollout fires.
-            let lastNaN =
-                let inner = Bandit.distribution 3
-                { inner with
-                    Sample =
-                        fun gen count ->
-                            let b = inner.Sample gen count
-                            let mutable steps = 0
-                            { b with
-                                Step =
-                                    fun g st a ->
-                                        steps <- steps + 1
-                                        let r, st' = b.Step g st a
-                                        (if steps % 6 = 0 then r.add(Single.PositiveInfinity.ToScalar()) else r), st' } }
+            let lastNaN = corruptedBandit (fun step r -> if step % 6 = 0 then r.add(Single.PositiveInfinity.ToScalar()) else r)
             let e = Expect.throwsC (fun () -> train { tiny None 2 with Task = lastNaN } |> ignore) id
             match e with
             | Trainer.TrainingDiverged(1, quantity) -> Expect.equal quantity "reward from the task distribution" "the quantity"

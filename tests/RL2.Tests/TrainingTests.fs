@@ -23,6 +23,10 @@ let tempDir () =
 
 let quiet = Trainer.Progress.silent
 
+/// Metrics without their wall-clock fields, which no two runs share.
+let withoutTimes (ms: Metrics.Iteration[]) =
+    ms |> Array.map (fun m -> { m with Seconds = 0.0; StepsPerSecond = 0.0; RolloutSeconds = 0.0; UpdateSeconds = 0.0 })
+
 [<Tests>]
 let tests =
     testSequenced
@@ -41,8 +45,7 @@ let tests =
             Trainer.train Communicator.single { s with MaxIterations = 2; RunDir = Some dirB } quiet |> ignore
             Expect.equal (Checkpoint.latest dirB) (Some 2) "checkpoint after the first leg"
             Trainer.train Communicator.single { s with MaxIterations = 4; RunDir = Some dirB } quiet |> ignore
-            let strip (m: Metrics.Iteration) = { m with Seconds = 0.0; StepsPerSecond = 0.0; RolloutSeconds = 0.0; UpdateSeconds = 0.0 }
-            let a, b = Metrics.read dirA |> Array.map strip, Metrics.read dirB |> Array.map strip
+            let a, b = withoutTimes (Metrics.read dirA), withoutTimes (Metrics.read dirB)
             Expect.equal (b |> Array.map _.Iteration) [| 1; 2; 3; 4 |] "iterations continue after the resume"
             Expect.equal b a "identical metrics with and without the interruption"
         }
