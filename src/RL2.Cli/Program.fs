@@ -46,8 +46,10 @@ let private train (r: ParseResults<TrainArgs>) =
             let chance = Rollout.randomPlayerReturn (Trainer.generator s.Seed randomPlayerStream) s.Task 1000 s.MetaEpisodeLen
             let tensorboard = TensorBoardLog.writer run
             let title = $"{s.Task.Name} · {s.Architecture.Name} {s.NumFeatures} · {Path.GetFileName run}"
-            let redraw () =
-                LearningCurve.save (Path.Combine(run, curveFile)) title [ LearningCurve.ofRun run ] [ ("random player", chance) ]
+            let levels =
+                ("random player", chance)
+                :: (Published.bestBaseline s.Task s.MetaEpisodeLen |> Option.map (fun (m, v) -> $"best classic baseline, published ({m})", v) |> Option.toList)
+            let redraw () = LearningCurve.save (Path.Combine(run, curveFile)) title [ LearningCurve.ofRun run ] levels
             { Iteration =
                 fun m ->
                     Progress.iteration s.MaxIterations m
