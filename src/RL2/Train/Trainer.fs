@@ -1,6 +1,8 @@
 /// The RL² training loop: collect meta-episodes, GAE, PPO epochs over minibatches of whole
 /// meta-episodes, checkpoint. I/O and processes come in as arguments (run directory, communicator,
-/// progress callback).
+/// progress callback). With several processes (SPEC §6) each collects its own meta-episodes from its
+/// own generator stream, gradients are averaged before every optimiser step, and statistics are global;
+/// process 0 alone reads and writes the run directory.
 module RL2.Train.Trainer
 
 open System
@@ -87,7 +89,8 @@ let private step (comm: Communicator) (net: Layer) (opt: Modules.AdamW) (loss: T
     Communicator.averageGradients comm (net.Params.parameters ())
     opt.step () |> ignore
 
-/// PPO epochs over one iteration's meta-episodes (SPEC §5); returns the mean statistics.
+/// PPO epochs over one iteration's meta-episodes (SPEC §5); returns the statistics' means over all
+/// minibatches of all processes (every process takes the same number of minibatches).
 let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rollout: Rollout.Rollout) =
     use _ = torch.enable_grad ()
     let advantages0, targets0 = Gae.advantages s.Gamma s.Lambda rollout.Rewards rollout.Values
@@ -126,17 +129,31 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
                   ClipFrac = total.ClipFrac + f p.ClipFrac }
             batches <- batches + 1
     let n = float (max 1 batches)
-    { PolicyLoss = total.PolicyLoss / n
-      ValueLoss = total.ValueLoss / n
-      Entropy = total.Entropy / n
-      ClipFrac = total.ClipFrac / n }
+    let means =
+        Communicator.mean comm ([| total.PolicyLoss; total.ValueLoss; total.Entropy; total.ClipFrac |] |> Array.map (fun x -> float32 (x / n)))
+        |> Array.map float
+    { PolicyLoss = means[0]
+      ValueLoss = means[1]
+      Entropy = means[2]
+      ClipFrac = means[3] }
 
-/// Trains until `MaxIterations`, resuming from the newest checkpoint in `RunDir` if there is one.
-/// `report` sees every iteration's metrics (progress display); returns the last iteration's.
-let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit) =
-    let learner = createLearner s
+/// Process 0's learner and trainer state, restored from the newest checkpoint if there is one, on every
+/// process: only process 0 reads the run directory, which other machines need not share.
+let private start (comm: Communicator) (s: Settings) (learner: Learner) =
+    let loaded =
+        if comm.Rank = 0 then s.RunDir |> Option.bind (fun run -> Checkpoint.tryLoadLatest run (checkpointed learner)) else None
+    if comm.Size = 1 then
+        loaded
+    else
+        let bytes = comm.Broadcast(if comm.Rank = 0 then Checkpoint.toBytes (checkpointed learner) loaded else [||])
+        if comm.Rank = 0 then loaded else Checkpoint.ofBytes (checkpointed learner) bytes
+
+/// Trains `learner` until `MaxIterations`, resuming from the newest checkpoint in `RunDir` if there is
+/// one. `report` sees every iteration's metrics on process 0 (progress display); returns the last
+/// iteration's.
+let run (comm: Communicator) (s: Settings) (learner: Learner) (report: Metrics.Iteration -> unit) =
     let gen = generator s.Seed (1 + comm.Rank)
-    let resumed = s.RunDir |> Option.bind (fun run -> Checkpoint.tryLoadLatest run (checkpointed learner))
+    let resumed = start comm s learner
     // The optimiser state restores the learning rate it was saved with; the current setting wins.
     for opt in [ learner.PolicyOptimizer; learner.ValueOptimizer ] do
         for g in opt.ParamGroups do
@@ -149,8 +166,9 @@ let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit)
         envSteps <- st.EnvSteps
         seconds <- st.Seconds
         for r in st.Returns do window.Enqueue r
-        Checkpoint.restoreGenerator gen st.Generator
-        s.RunDir |> Option.iter (fun run -> Metrics.truncateAfter run iteration)
+        // A process beyond the checkpoint's process count has no saved state: its fresh stream is unused.
+        st.Generators |> Array.tryItem comm.Rank |> Option.iter (Checkpoint.restoreGenerator gen)
+        if comm.Rank = 0 then s.RunDir |> Option.iter (fun run -> Metrics.truncateAfter run iteration)
     | None -> ()
     let mutable last = None
     while iteration < s.MaxIterations do
@@ -160,7 +178,8 @@ let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit)
         let returns =
             use sums = rollout.Rewards.sum 1L
             sums.data<float32>().ToArray()
-        for r in returns do
+        // The window holds every process's meta-episodes, rank by rank within an iteration.
+        for r in Communicator.gather comm returns do
             window.Enqueue r
             if window.Count > returnWindow then window.Dequeue() |> ignore
         let stats = update comm s gen learner rollout
@@ -182,9 +201,12 @@ let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit)
               StepsPerSecond = float steps / elapsed
               RolloutSeconds = rolloutSeconds
               UpdateSeconds = elapsed - rolloutSeconds }
-        if comm.Rank = 0 then
-            s.RunDir
-            |> Option.iter (fun run ->
+        s.RunDir
+        |> Option.iter (fun run ->
+            // Every process takes part in the gather; process 0 writes.
+            let own = Checkpoint.generatorState gen
+            let generators = comm.Allgather own |> Array.chunkBySize own.Length
+            if comm.Rank = 0 then
                 Metrics.append run m
                 Checkpoint.save
                     run
@@ -193,7 +215,10 @@ let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit)
                       EnvSteps = envSteps
                       Seconds = seconds
                       Returns = window.ToArray()
-                      Generator = Checkpoint.generatorState gen })
-            report m
+                      Generators = generators })
+        if comm.Rank = 0 then report m
         last <- Some m
     last
+
+/// Trains a fresh learner (or the checkpointed one) with `run`.
+let train (comm: Communicator) (s: Settings) (report: Metrics.Iteration -> unit) = run comm s (createLearner s) report
