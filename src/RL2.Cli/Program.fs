@@ -7,19 +7,33 @@ open RL2.Dist
 open RL2.Train
 open RL2.Cli.Args
 
-let private train (r: ParseResults<TrainArgs>) =
-    let comm = Communicator.single
-    let req = toTrainRequest comm.Size r
+let private train (comm: Communicator) (req: TrainRequest) =
     torch.set_num_threads req.Threads
-    Progress.widen ()
-    Progress.summary "rl2 train" req.Summary
-    req.Settings.RunDir
-    |> Option.bind Checkpoint.latest
-    |> Option.iter (fun i -> Progress.note $"resuming from the checkpoint of iteration {i}")
+    // One voice for the whole job: process 0 prints, the others train silently.
+    let lead = comm.Rank = 0
+    if lead then
+        Progress.widen ()
+        Progress.summary "rl2 train" req.Summary
+        req.Settings.RunDir
+        |> Option.bind Checkpoint.latest
+        |> Option.iter (fun i -> Progress.note $"resuming from the checkpoint of iteration {i}")
     match Trainer.train comm req.Settings (Progress.iteration req.Settings.MaxIterations) with
-    | Some m -> Progress.note $"done: iteration {m.Iteration}, mean meta-episode return {m.MeanReturn:F3}, {m.Seconds:F0} s of training"
-    | None -> Progress.note $"nothing to do: already at iteration {req.Settings.MaxIterations}"
+    | Some m when lead -> Progress.note $"done: iteration {m.Iteration}, mean meta-episode return {m.MeanReturn:F3}, {m.Seconds:F0} s of training"
+    | None when lead -> Progress.note $"nothing to do: already at iteration {req.Settings.MaxIterations}"
+    | _ -> ()
     0
+
+/// Under mpiexec every process trains. A failure on one aborts the job: the others would otherwise wait
+/// forever in their next collective. (Flag mistakes are found before MPI starts, the same on every process.)
+let private trainUnderMpi (req: TrainRequest) =
+    let comm = Mpi.init ()
+    try
+        let code = train comm req
+        Mpi.finalize ()
+        code
+    with e ->
+        eprintfn "rl2: rank %d: %s\n%O" comm.Rank e.Message e
+        Mpi.abort 1
 
 let private bench (r: ParseResults<BenchArgs>) =
     let t = r.GetResult(BenchArgs.Meta_Episode_Len, defaultValue = 100)
@@ -43,7 +57,10 @@ let main argv =
     let parser = ArgumentParser.Create<Command>(programName = "rl2")
     try
         match parser.ParseCommandLine(argv, raiseOnUsage = true).GetSubCommand() with
-        | Train r -> train r
+        | Train r ->
+            match Mpi.worldSize () with
+            | Some size -> trainUnderMpi (toTrainRequest size r)
+            | None -> train Communicator.single (toTrainRequest 1 r)
         | Bench r -> bench r
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
