@@ -146,7 +146,13 @@ let private start (comm: Communicator) (s: Settings) (learner: Learner) =
         loaded
     else
         let bytes = comm.Broadcast(if comm.Rank = 0 then Checkpoint.toBytes (checkpointed learner) loaded else [||])
-        if comm.Rank = 0 then loaded else Checkpoint.ofBytes (checkpointed learner) bytes
+        if comm.Rank = 0 then
+            loaded
+        else
+            try
+                Checkpoint.ofBytes (checkpointed learner) bytes
+            with e ->
+                failwith $"process 0's networks do not fit this process's; were all processes given the same flags? ({e.Message})"
 
 /// Trains `learner` until `MaxIterations`, resuming from the newest checkpoint in `RunDir` if there is
 /// one. `report` sees every iteration's metrics on process 0 (progress display); returns the last
