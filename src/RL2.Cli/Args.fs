@@ -126,10 +126,11 @@ let private checkName (flag: string) (name: string) =
     check (name.Split([| '/'; '\\' |]) |> Array.forall (fun p -> p <> ".." && p <> ".")) $"--{flag} must not contain '.' or '..' parts, got '{name}'"
     check (name.IndexOfAny(Path.GetInvalidFileNameChars() |> Array.filter (fun c -> c <> '/')) < 0) $"--{flag} contains characters not allowed in a file name: '{name}'"
 
-/// Flags a checkpoint depends on: resuming with other values is refused.
+/// Flags a checkpoint depends on: resuming with other values is refused. The process count is not
+/// among them: another count resumes correctly, though no longer bit-for-bit (it is logged).
 let fixedFlags =
     set [ "environment"; "num_states"; "num_actions"; "max_episode_len"; "meta_episode_len"; "architecture"; "num_features"
-          "num_layers"; "num_heads"; "attention"; "connections"; "layer_ordering"; "positions"; "seed"; "processes" ]
+          "num_layers"; "num_heads"; "attention"; "connections"; "layer_ordering"; "positions"; "seed" ]
 
 /// The run directory must be a directory we can write.
 let private checkWritable (dir: string) =

@@ -4,9 +4,10 @@ module RL2.Cli.Progress
 open Spectre.Console
 open RL2.Train
 
-/// Redirected output (CI, tee, notebooks) would otherwise wrap at 80 columns.
+/// Redirected output (CI, tee, notebooks) would otherwise wrap at 80 columns; so would the
+/// pseudo-terminal mpiexec gives each process, whatever the user's terminal is.
 let widen () =
-    if System.Console.IsOutputRedirected then AnsiConsole.Profile.Width <- 140
+    if System.Console.IsOutputRedirected || RL2.Dist.Mpi.worldSize().IsSome then AnsiConsole.Profile.Width <- 140
 
 let summary (title: string) (rows: (string * string) list) =
     let table = Table().HideHeaders().Border(TableBorder.Rounded).Title(title)

@@ -100,7 +100,7 @@ type Agent private (settings: Trainer.Settings, learner: Trainer.Learner) =
         let gen = new Generator(uint64 seed)
         let r = Rollout.collect gen settings.Task learner.Policy learner.Value 1 settings.MetaEpisodeLen
         let width = settings.Task.ObservationWidth
-        let observations = r.Observations.contiguous().data<float32>().ToArray()
+        let observations = if width = 0 then [||] else r.Observations.contiguous().data<float32>().ToArray()
         let actions = r.Actions.data<int64>().ToArray()
         let rewards = r.Rewards.data<float32>().ToArray()
         let dones = r.Dones.data<float32>().ToArray()

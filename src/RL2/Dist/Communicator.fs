@@ -1,6 +1,8 @@
-/// How training processes talk: the single-process default here; an MPI binding plugs in the same record.
+/// How training processes talk: the single-process default here; the MPI binding (`Mpi.fs`) builds the
+/// same record.
 namespace RL2.Dist
 
+open System
 open TorchSharp
 open RL2
 
@@ -10,7 +12,9 @@ type Communicator =
       /// Sums a float32 buffer over all processes, in place.
       AllreduceSum: float32[] -> unit
       /// Process 0's bytes, on every process.
-      Broadcast: byte[] -> byte[] }
+      Broadcast: byte[] -> byte[]
+      /// Every process's bytes concatenated in rank order, on every process; all pass the same length.
+      Allgather: byte[] -> byte[] }
 
 module Communicator =
     /// One process: reductions are identities.
@@ -18,7 +22,8 @@ module Communicator =
         { Rank = 0
           Size = 1
           AllreduceSum = ignore
-          Broadcast = id }
+          Broadcast = id
+          Allgather = id }
 
     /// Averages the gradients of `parameters` over processes with one allreduce over one flat buffer.
     let averageGradients (comm: Communicator) (parameters: Modules.Parameter seq) =
@@ -42,3 +47,12 @@ module Communicator =
         let buffer = Array.copy values
         comm.AllreduceSum buffer
         buffer |> Array.map (fun v -> v / float32 comm.Size)
+
+    /// Every process's values concatenated in rank order; all processes pass the same count.
+    let gather (comm: Communicator) (values: float32[]) =
+        let bytes = Array.zeroCreate<byte> (values.Length * sizeof<float32>)
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length)
+        let all = comm.Allgather bytes
+        let result = Array.zeroCreate<float32> (all.Length / sizeof<float32>)
+        Buffer.BlockCopy(all, 0, result, 0, all.Length)
+        result

@@ -1,7 +1,8 @@
 /// Checkpoints as the reference lays them out, `<run>/{policy_net,value_net}/`, plus `<run>/trainer/`
-/// with what an exact resume needs (iteration, return window, generator state). Each file is written
-/// to a temporary name and renamed; the trainer file is written last and marks an iteration complete,
-/// so policy and value always belong to the same iteration.
+/// with what an exact resume needs (iteration, return window, every process's generator state). Each
+/// file is written to a temporary name and renamed; the trainer file is written last and marks an
+/// iteration complete, so policy and value always belong to the same iteration. The same state also
+/// travels as bytes, from process 0 to the others at the start of a data-parallel run.
 module RL2.Train.Checkpoint
 
 open System
@@ -16,7 +17,8 @@ type TrainerState =
       Seconds: float
       /// Most recent meta-episode returns, oldest first.
       Returns: float32[]
-      Generator: byte[] }
+      /// Experience generator state of each process, in rank order.
+      Generators: byte[][] }
 
 let kept = 5
 
@@ -77,38 +79,36 @@ let private iterations (dir: string) =
     else
         [||]
 
-let private saveNet (path: string) (net: torch.nn.Module) (opt: Modules.OptimizerHelper) =
-    writeAtomically path (fun w ->
-        net.save w |> ignore
-        opt.save_state_dict w)
+let private writeNet (w: BinaryWriter) (net: torch.nn.Module) (opt: Modules.OptimizerHelper) =
+    net.save w |> ignore
+    opt.save_state_dict w
 
-let private loadNet (payload: byte[]) (net: torch.nn.Module) (opt: Modules.OptimizerHelper) =
-    use r = reader payload
+let private readNet (r: BinaryReader) (net: torch.nn.Module) (opt: Modules.OptimizerHelper) =
     net.load(r, true) |> ignore
     opt.load_state_dict r
 
-let private saveTrainer (path: string) (s: TrainerState) =
-    writeAtomically path (fun w ->
-        w.Write s.Iteration
-        w.Write s.EnvSteps
-        w.Write s.Seconds
-        w.Write s.Returns.Length
-        for r in s.Returns do w.Write r
-        w.Write s.Generator.Length
-        w.Write s.Generator)
+let private writeTrainer (w: BinaryWriter) (s: TrainerState) =
+    w.Write s.Iteration
+    w.Write s.EnvSteps
+    w.Write s.Seconds
+    w.Write s.Returns.Length
+    for r in s.Returns do w.Write r
+    w.Write s.Generators.Length
+    for g in s.Generators do
+        w.Write g.Length
+        w.Write g
 
-let private loadTrainer (payload: byte[]) =
-    use r = reader payload
+let private readTrainer (r: BinaryReader) =
     let iteration = r.ReadInt32()
     let steps = r.ReadInt64()
     let seconds = r.ReadDouble()
     let returns = Array.init (r.ReadInt32()) (fun _ -> r.ReadSingle())
-    let gen = r.ReadBytes(r.ReadInt32())
+    let generators = Array.init (r.ReadInt32()) (fun _ -> r.ReadBytes(r.ReadInt32()))
     { Iteration = iteration
       EnvSteps = steps
       Seconds = seconds
       Returns = returns
-      Generator = gen }
+      Generators = generators }
 
 /// The networks and optimisers a checkpoint holds.
 type Learner =
@@ -134,9 +134,9 @@ let latest (run: string) = complete run |> Array.tryHead
 let save (run: string) (learner: Learner) (state: TrainerState) =
     let name = fileName state.Iteration
     let policyDir, valueDir = Path.Combine(run, "policy_net"), Path.Combine(run, "value_net")
-    saveNet (Path.Combine(policyDir, name)) learner.Policy learner.PolicyOptimizer
-    saveNet (Path.Combine(valueDir, name)) learner.Value learner.ValueOptimizer
-    saveTrainer (Path.Combine(trainerDir run, name)) state
+    writeAtomically (Path.Combine(policyDir, name)) (fun w -> writeNet w learner.Policy learner.PolicyOptimizer)
+    writeAtomically (Path.Combine(valueDir, name)) (fun w -> writeNet w learner.Value learner.ValueOptimizer)
+    writeAtomically (Path.Combine(trainerDir run, name)) (fun w -> writeTrainer w state)
     for dir in trainerDir run :: netDirs run do
         let all = iterations dir
         for old in all |> Array.take (max 0 (all.Length - kept)) do
@@ -154,9 +154,12 @@ let tryLoadLatest (run: string) (warn: string -> unit) (learner: Learner) =
             let policy = readVerified (Path.Combine(run, "policy_net", name))
             let value = readVerified (Path.Combine(run, "value_net", name))
             let trainer = readVerified (Path.Combine(trainerDir run, name))
-            loadNet policy learner.Policy learner.PolicyOptimizer
-            loadNet value learner.Value learner.ValueOptimizer
-            Some(loadTrainer trainer)
+            use p = reader policy
+            use v = reader value
+            use t = reader trainer
+            readNet p learner.Policy learner.PolicyOptimizer
+            readNet v learner.Value learner.ValueOptimizer
+            Some(readTrainer t)
         with DamagedCheckpoint(path, reason) ->
             warn $"checkpoint {Path.GetRelativePath(run, path)} is damaged ({reason}); trying an older one"
             None
@@ -164,6 +167,24 @@ let tryLoadLatest (run: string) (warn: string -> unit) (learner: Learner) =
     | Some state -> Some state
     | None when candidates.Length = 0 -> None
     | None -> raise (DamagedCheckpoint(run, $"none of the {candidates.Length} checkpoints is intact"))
+
+/// Networks, optimisers and (if any) trainer state as bytes.
+let toBytes (learner: Learner) (state: TrainerState option) =
+    use stream = new MemoryStream()
+    use w = new BinaryWriter(stream)
+    writeNet w learner.Policy learner.PolicyOptimizer
+    writeNet w learner.Value learner.ValueOptimizer
+    w.Write state.IsSome
+    state |> Option.iter (writeTrainer w)
+    w.Flush()
+    stream.ToArray()
+
+/// Restores `toBytes` into `learner`, returning the trainer state it held.
+let ofBytes (learner: Learner) (bytes: byte[]) =
+    use r = reader bytes
+    readNet r learner.Policy learner.PolicyOptimizer
+    readNet r learner.Value learner.ValueOptimizer
+    if r.ReadBoolean() then Some(readTrainer r) else None
 
 /// Generator state as bytes, and back.
 let generatorState (gen: Generator) =

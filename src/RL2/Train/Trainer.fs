@@ -1,6 +1,8 @@
 /// The RL² training loop: collect meta-episodes, GAE, PPO epochs over minibatches of whole
 /// meta-episodes, checkpoint. I/O and processes come in as arguments (run directory, communicator,
-/// progress callback).
+/// progress callback). With several processes (SPEC §6) each collects its own meta-episodes from its
+/// own generator stream, gradients are averaged before every optimiser step, and statistics are global;
+/// process 0 alone reads and writes the run directory.
 module RL2.Train.Trainer
 
 open System
@@ -123,7 +125,8 @@ let private step (comm: Communicator) (name: string) (net: Layer) (opt: Modules.
     ensureFinite $"{name} gradient" (total.item<float32> ())
     opt.step () |> ignore
 
-/// PPO epochs over one iteration's meta-episodes (SPEC §5); returns the mean statistics.
+/// PPO epochs over one iteration's meta-episodes (SPEC §5); returns the statistics' means over all
+/// minibatches of all processes (every process takes the same number of minibatches).
 let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rollout: Rollout.Rollout) =
     use _ = torch.enable_grad ()
     // Everything made here is freed on return; parameters and optimiser state live outside.
@@ -160,10 +163,13 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
                   ClipFrac = total.ClipFrac + f p.ClipFrac }
             batches <- batches + 1
     let n = float (max 1 batches)
-    { PolicyLoss = total.PolicyLoss / n
-      ValueLoss = total.ValueLoss / n
-      Entropy = total.Entropy / n
-      ClipFrac = total.ClipFrac / n }
+    let means =
+        Communicator.mean comm ([| total.PolicyLoss; total.ValueLoss; total.Entropy; total.ClipFrac |] |> Array.map (fun x -> float32 (x / n)))
+        |> Array.map float
+    { PolicyLoss = means[0]
+      ValueLoss = means[1]
+      Entropy = means[2]
+      ClipFrac = means[3] }
 
 /// What a run tells its caller as it goes (the CLI shows it; tests mostly ignore it).
 type Progress =
@@ -176,12 +182,30 @@ module Progress =
 /// Why training stopped early: the iteration that failed and the non-finite quantity.
 exception TrainingDiverged of iteration: int * quantity: string
 
+/// Process 0's learner and trainer state, restored from the newest intact checkpoint if there is one,
+/// on every process: only process 0 reads the run directory, which other machines need not share.
+let private start (comm: Communicator) (s: Settings) (learner: Learner) (warn: string -> unit) =
+    let loaded =
+        if comm.Rank = 0 then s.RunDir |> Option.bind (fun run -> Checkpoint.tryLoadLatest run warn (checkpointed learner)) else None
+    if comm.Size = 1 then
+        loaded
+    else
+        let bytes = comm.Broadcast(if comm.Rank = 0 then Checkpoint.toBytes (checkpointed learner) loaded else [||])
+        if comm.Rank = 0 then
+            loaded
+        else
+            try
+                Checkpoint.ofBytes (checkpointed learner) bytes
+            with e ->
+                failwith $"process 0's networks do not fit this process's; were all processes given the same flags? ({e.Message})"
+
 /// Trains `learner` until `MaxIterations`, resuming from the newest intact checkpoint in `RunDir` if
-/// there is one; returns the last iteration's metrics. A non-finite loss or gradient raises TrainingDiverged
-/// before that iteration is checkpointed, so the last good checkpoint stays the newest.
+/// there is one; returns the last iteration's metrics, reported on process 0. A non-finite loss or
+/// gradient raises TrainingDiverged before that iteration is checkpointed, so the last good
+/// checkpoint stays the newest.
 let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress: Progress) =
     let gen = generator s.Seed (1 + comm.Rank)
-    let resumed = s.RunDir |> Option.bind (fun run -> Checkpoint.tryLoadLatest run progress.Warning (checkpointed learner))
+    let resumed = start comm s learner progress.Warning
     // The optimiser state restores the learning rate it was saved with; the current setting wins.
     for opt in [ learner.PolicyOptimizer; learner.ValueOptimizer ] do
         for g in opt.ParamGroups do
@@ -194,8 +218,9 @@ let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress
         envSteps <- st.EnvSteps
         seconds <- st.Seconds
         for r in st.Returns do window.Enqueue r
-        Checkpoint.restoreGenerator gen st.Generator
-        s.RunDir |> Option.iter (fun run -> Metrics.truncateAfter run iteration)
+        // A process beyond the checkpoint's process count has no saved state: its fresh stream is unused.
+        st.Generators |> Array.tryItem comm.Rank |> Option.iter (Checkpoint.restoreGenerator gen)
+        if comm.Rank = 0 then s.RunDir |> Option.iter (fun run -> Metrics.truncateAfter run iteration)
     | None -> ()
     let mutable last = None
     while iteration < s.MaxIterations do
@@ -212,7 +237,8 @@ let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress
         let returns =
             use sums = rollout.Rewards.sum 1L
             sums.data<float32>().ToArray()
-        for r in returns do
+        // The window holds every process's meta-episodes, rank by rank within an iteration.
+        for r in Communicator.gather comm returns do
             window.Enqueue r
             if window.Count > returnWindow then window.Dequeue() |> ignore
         let stats =
@@ -239,9 +265,12 @@ let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress
               StepsPerSecond = float steps / elapsed
               RolloutSeconds = rolloutSeconds
               UpdateSeconds = elapsed - rolloutSeconds }
-        if comm.Rank = 0 then
-            s.RunDir
-            |> Option.iter (fun run ->
+        s.RunDir
+        |> Option.iter (fun run ->
+            // Every process takes part in the gather; process 0 writes.
+            let own = Checkpoint.generatorState gen
+            let generators = comm.Allgather own |> Array.chunkBySize own.Length
+            if comm.Rank = 0 then
                 Metrics.append run m
                 Checkpoint.save
                     run
@@ -250,8 +279,8 @@ let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress
                       EnvSteps = envSteps
                       Seconds = seconds
                       Returns = window.ToArray()
-                      Generator = Checkpoint.generatorState gen })
-            progress.Iteration m
+                      Generators = generators })
+        if comm.Rank = 0 then progress.Iteration m
         last <- Some m
     last
 
