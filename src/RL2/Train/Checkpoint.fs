@@ -121,6 +121,16 @@ let tryLoadLatest (run: string) (learner: Learner) =
         loadNet (Path.Combine(run, "value_net", name)) learner.Value learner.ValueOptimizer
         loadTrainer (Path.Combine(trainerDir run, name)))
 
+/// Loads only the policy network of the newest complete checkpoint (evaluation needs no optimiser);
+/// returns the iteration loaded.
+let loadPolicy (run: string) (policy: torch.nn.Module) =
+    latest run
+    |> Option.map (fun i ->
+        use stream = File.OpenRead(Path.Combine(run, "policy_net", fileName i))
+        use reader = new BinaryReader(stream)
+        policy.load(reader, true) |> ignore
+        i)
+
 /// Generator state as bytes, and back.
 let generatorState (gen: Generator) =
     use s = gen.get_state ()
