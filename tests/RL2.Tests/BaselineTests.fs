@@ -80,10 +80,10 @@ let posteriorTests =
                 { Rewards = [| 1.0; 0.0; 3.0; 0.0 |]
                   Next = [| 1.0; 0.0; 0.0; 1.0; 0.0; 1.0; 1.0; 0.0 |] }
             let qv = Array.zeroCreate 4
-            let v, w = Array.zeroCreate 2, Array.zeroCreate 2
-            Mdp.qValues 2 2 1 ignore (Mdp.expected m 2) qv v w
+            let v = Array.zeroCreate 2
+            Mdp.qValues 2 2 1 ignore (Mdp.expected m 2) qv v
             Expect.equal qv [| 1.0; 0.0; 3.0; 0.0 |] "one step left: the rewards"
-            Mdp.qValues 2 2 3 ignore (Mdp.expected m 2) qv v w
+            Mdp.qValues 2 2 3 ignore (Mdp.expected m 2) qv v
             // Three steps from state 0: stay 1 + V2(0) = 1 + 3 = 4, or move 0 + V2(1) = 6.
             Expect.equal qv [| 4.0; 6.0; 9.0; 3.0 |] "three steps left"
         }

@@ -55,44 +55,60 @@ let banditEntries (h: BanditHyper) (pulls: int) (arms: int) =
       if pulls <= bayesOptimalMaxPulls then
           entry "Bayes-optimal" "" false (BayesOptimal.policy arms pulls) ]
 
-/// The tabular-MDP baselines; BEB, greedy and ε-greedy in both forms: planning on the empirical
-/// model (what the papers' numbers match) and on the Bayesian posterior mean (far stronger).
+/// How BEB, greedy and ε-greedy plan in their published form and in the sound one.
+let mdpPublished, mdpSound = (Mdp.Empirical, Mdp.PerEpisode), (Mdp.Posterior, Mdp.PerStep)
+
+/// When UCRL2 plans.
+let ucrl2Schedule = Mdp.PerStep
+
+/// The tabular-MDP baselines. BEB, greedy and ε-greedy come in two forms: the papers' (planning on the
+/// empirical model once per episode, which their numbers match) and a sound one (planning on the
+/// Bayesian posterior mean at every step, far stronger).
 let mdpEntries (h: MdpHyper) (states: int) (actions: int) (episodeLength: int) =
     [ entry "Random" "" true (Mdp.random actions)
       entry "PSRL" "" true (Mdp.psrl states actions episodeLength)
       entry "OPSRL" "" true (Mdp.opsrl h.OpsrlDraws states actions episodeLength)
-      entry "UCRL2" "" true (Mdp.ucrl2 h.Ucrl2Scale states actions)
-      entry "BEB" "empirical" true (Mdp.beb h.BebBetaEmpirical Mdp.Empirical states actions)
-      entry "BEB" "posterior" false (Mdp.beb h.BebBetaPosterior Mdp.Posterior states actions)
-      entry "eps-Greedy" "empirical" true (Mdp.epsilonGreedy h.EpsilonEmpirical Mdp.Empirical states actions)
-      entry "eps-Greedy" "posterior" false (Mdp.epsilonGreedy h.EpsilonPosterior Mdp.Posterior states actions)
-      entry "Greedy" "empirical" true (Mdp.greedy Mdp.Empirical states actions)
-      entry "Greedy" "posterior" false (Mdp.greedy Mdp.Posterior states actions) ]
+      entry "UCRL2" "" true (Mdp.ucrl2 h.Ucrl2Scale ucrl2Schedule states actions episodeLength)
+      // Each published form beside its sound form.
+      let forms = [ "empirical", true, mdpPublished; "posterior", false, mdpSound ]
+      for variant, isPublished, (kind, schedule) in forms do
+          let beta = if isPublished then h.BebBetaEmpirical else h.BebBetaPosterior
+          entry "BEB" variant isPublished (Mdp.beb beta kind schedule states actions episodeLength)
+      for variant, isPublished, (kind, schedule) in forms do
+          let epsilon = if isPublished then h.EpsilonEmpirical else h.EpsilonPosterior
+          entry "eps-Greedy" variant isPublished (Mdp.epsilonGreedy epsilon kind schedule states actions episodeLength)
+      for variant, isPublished, (kind, schedule) in forms do
+          entry "Greedy" variant isPublished (Mdp.greedy kind schedule states actions episodeLength) ]
 
 /// Chosen bandit hyperparameters, by (n, k).
 let tunedBandit: Map<int * int, BanditHyper> =
+    let h c e g = { UcbC = c; Epsilon = e; GittinsDiscount = g }
     Map.ofList
-        [ (10, 5), { UcbC = 0.1; Epsilon = 0.0; GittinsDiscount = 0.9 }
-          (10, 10), { UcbC = 0.1; Epsilon = 0.0; GittinsDiscount = 0.9 }
-          (10, 50), { UcbC = 0.1; Epsilon = 0.0; GittinsDiscount = 0.9 }
-          (100, 5), { UcbC = 0.2; Epsilon = 0.02; GittinsDiscount = 0.98 }
-          (100, 10), { UcbC = 0.2; Epsilon = 0.02; GittinsDiscount = 0.98 }
-          (100, 50), { UcbC = 0.2; Epsilon = 0.02; GittinsDiscount = 0.98 }
-          (500, 5), { UcbC = 0.2; Epsilon = 0.01; GittinsDiscount = 0.995 }
-          (500, 10), { UcbC = 0.2; Epsilon = 0.01; GittinsDiscount = 0.995 }
-          (500, 50), { UcbC = 0.2; Epsilon = 0.01; GittinsDiscount = 0.995 } ]
+        [ (10, 5), h 0.1 0.01 0.8
+          (10, 10), h 0.1 0.005 0.8
+          (10, 50), h 0.15 0.005 0.95
+          (100, 5), h 0.2 0.005 0.98
+          (100, 10), h 0.2 0.005 0.98
+          (100, 50), h 0.15 0.005 0.99
+          (500, 5), h 0.25 0.05 0.998
+          (500, 10), h 0.2 0.1 0.995
+          (500, 50), h 0.2 0.05 0.998 ]
 
 /// Chosen tabular-MDP hyperparameters, by n (episodes of 10 steps, 10 states, 5 actions).
 let tunedMdp: Map<int, MdpHyper> =
+    let h epsE epsP bebE bebP ucrl2 draws =
+        { EpsilonEmpirical = epsE
+          EpsilonPosterior = epsP
+          BebBetaEmpirical = bebE
+          BebBetaPosterior = bebP
+          Ucrl2Scale = ucrl2
+          OpsrlDraws = draws }
     Map.ofList
-        [ for n in [ 10; 25; 50; 75; 100 ] ->
-              n,
-              { EpsilonEmpirical = 0.05
-                EpsilonPosterior = 0.0
-                BebBetaEmpirical = 1.0
-                BebBetaPosterior = 1.0
-                Ucrl2Scale = 0.1
-                OpsrlDraws = 1 } ]
+        [ 10, h 0.02 0.0 2.0 0.25 0.3 1
+          25, h 0.1 0.0 2.0 1.0 0.3 1
+          50, h 0.1 0.0 2.0 1.0 0.3 1
+          75, h 0.1 0.05 2.0 1.5 0.3 1
+          100, h 0.1 0.05 2.5 1.5 0.3 1 ]
 
 /// Hyperparameters for a setup outside the tables: those of the nearest tabulated n (and k).
 let banditHyper (pulls: int) (arms: int) =

@@ -97,47 +97,79 @@ let expected (m: Model) (states: int) : Backup =
 
 /// Finite-horizon value iteration: values of 0, 1, …, `horizon` − 1 steps to go, then the Q-values
 /// of every state-action with `horizon` steps to go, written to q[S; A]. `prepare` runs before each
-/// sweep with the values it reads (UCRL2 sorts them there).
-let qValues (states: int) (actions: int) (horizon: int) (prepare: float[] -> unit) (backup: Backup) (q: float[]) (v: float[]) (w: float[]) =
+/// sweep with the values it reads (UCRL2 sorts them there). `keep h q` sees the Q-values of every
+/// h = 1 … horizon on the way.
+let valueIteration (states: int) (actions: int) (horizon: int) (prepare: float[] -> unit) (backup: Backup) (keep: int -> float[] -> unit) (q: float[]) (v: float[]) =
     Array.fill v 0 states 0.0
-    for _ in 1 .. horizon - 1 do
+    for h in 1 .. horizon do
         prepare v
-        for s in 0 .. states - 1 do
-            let mutable best = Double.NegativeInfinity
-            for a in 0 .. actions - 1 do
-                best <- max best (backup (s * actions + a) v)
-            w[s] <- best
-        Array.blit w 0 v 0 states
-    prepare v
-    for i in 0 .. states * actions - 1 do
-        q[i] <- backup i v
+        for i in 0 .. states * actions - 1 do
+            q[i] <- backup i v
+        keep h q
+        if h < horizon then
+            for s in 0 .. states - 1 do
+                let mutable best = Double.NegativeInfinity
+                for a in 0 .. actions - 1 do
+                    best <- max best q[s * actions + a]
+                v[s] <- best
 
-/// A count-based planner: the belief is the counts plus per-episode state (sampled models' Q-values).
+/// The Q-values [S; A] with `horizon` steps to go.
+let qValues states actions horizon prepare backup (q: float[]) (v: float[]) =
+    valueIteration states actions horizon prepare backup (fun _ _ -> ()) q v
+
+/// When a count-based planner plans.
+type Schedule =
+    /// Once at the start of every episode, then the plan is followed to the episode's end (as PSRL
+    /// does with its sampled MDP). The papers' greedy and BEB numbers match this.
+    | PerEpisode
+    /// Again at every step, on the counts including the step just taken.
+    | PerStep
+
+/// A count-based planner: the belief is the counts plus the current episode's plan.
 type Belief =
     { Counts: Counts
-      /// PSRL / OPSRL: Q-values [B; L; S; A] of the models drawn at the episode's start
-      /// (entry h − 1 for h steps to go); empty for planners that replan every step.
+      /// Per-episode planners: Q-values [B; L; S; A] planned at the episode's start (entry h − 1 for
+      /// h steps to go); empty for planners that replan every step.
       Plan: float[] }
 
-/// Replans every step from the counts: in each task the action of highest Q at the current state,
-/// Q from `backupOf rng counts task scratch-model` over the steps left in the episode.
-let private replanning name states actions (prepare: float[] -> unit) (backupOf: Rng -> Counts -> int -> Model -> Backup) : Policy<Belief> =
+/// A planner over the counts: in each task the action of highest Q at the current state, Q by value
+/// iteration over the steps left in the episode with the backup `backupOf rng counts task`
+/// (a fresh backup, i.e. fresh model or draws, per plan).
+let planner name states actions episodeLength (schedule: Schedule) (prepare: float[] -> unit) (backupOf: Rng -> Counts -> int -> Backup) : Policy<Belief> =
     let sa = states * actions
-    { Name = name
-      Init = fun _ n -> { Counts = emptyCounts states actions n; Plan = [||] }
-      Act =
-        fun rng belief o ->
-            let m = newModel states actions
-            let q, v, w = Array.zeroCreate sa, Array.zeroCreate states, Array.zeroCreate states
-            Array.init belief.Counts.Tasks (fun b ->
-                let backup = backupOf rng belief.Counts b m
-                qValues states actions o.Remaining prepare backup q v w
-                Policy.argmax rng q (o.States[b] * actions) actions)
-      Update = fun _ belief f -> { belief with Counts = observe belief.Counts f } }
+    let q, v = Array.zeroCreate sa, Array.zeroCreate states
+    let planEpisode (rng: Rng) (belief: Belief) =
+        for b in 0 .. belief.Counts.Tasks - 1 do
+            let keep h (qh: float[]) = Array.blit qh 0 belief.Plan ((b * episodeLength + h - 1) * sa) sa
+            valueIteration states actions episodeLength prepare (backupOf rng belief.Counts b) keep q v
+        belief
+    match schedule with
+    | PerEpisode ->
+        { Name = name
+          Init = fun rng n -> planEpisode rng { Counts = emptyCounts states actions n; Plan = Array.zeroCreate (n * episodeLength * sa) }
+          Act =
+            fun rng belief o ->
+                Array.init belief.Counts.Tasks (fun b ->
+                    let offset = (b * episodeLength + o.Remaining - 1) * sa + o.States[b] * actions
+                    Policy.argmax rng belief.Plan offset actions)
+          Update =
+            fun rng belief f ->
+                let belief = { belief with Counts = observe belief.Counts f }
+                if f.Done then planEpisode rng belief else belief }
+    | PerStep ->
+        { Name = name
+          Init = fun _ n -> { Counts = emptyCounts states actions n; Plan = [||] }
+          Act =
+            fun rng belief o ->
+                Array.init belief.Counts.Tasks (fun b ->
+                    qValues states actions o.Remaining prepare (backupOf rng belief.Counts b) q v
+                    Policy.argmax rng q (o.States[b] * actions) actions)
+          Update = fun _ belief f -> { belief with Counts = observe belief.Counts f } }
 
 /// Plans on the posterior-mean or empirical model, with an optional reward bonus β / (1 + N(s, a)).
-let private certaintyEquivalent name kind (bonus: float) states actions =
-    replanning name states actions ignore (fun _ c b m ->
+let private certaintyEquivalent name kind (bonus: float) schedule states actions episodeLength =
+    let m = newModel states actions
+    planner name states actions episodeLength schedule ignore (fun _ c b ->
         fillModel kind c b m
         if bonus <> 0.0 then
             let sa = states * actions
@@ -146,11 +178,12 @@ let private certaintyEquivalent name kind (bonus: float) states actions =
         expected m states)
 
 /// Greedy: the best action of the model's plan (posterior mean or empirical model).
-let greedy (kind: ModelKind) states actions = certaintyEquivalent "Greedy" kind 0.0 states actions
+let greedy (kind: ModelKind) schedule states actions episodeLength =
+    certaintyEquivalent "Greedy" kind 0.0 schedule states actions episodeLength
 
 /// ε-greedy: with probability ε a uniformly random action, otherwise greedy's.
-let epsilonGreedy (epsilon: float) (kind: ModelKind) states actions : Policy<Belief> =
-    let g = greedy kind states actions
+let epsilonGreedy (epsilon: float) (kind: ModelKind) schedule states actions episodeLength : Policy<Belief> =
+    let g = greedy kind schedule states actions episodeLength
     { g with
         Name = "eps-Greedy"
         Act =
@@ -162,12 +195,13 @@ let epsilonGreedy (epsilon: float) (kind: ModelKind) states actions : Policy<Bel
 
 /// BEB (Kolter and Ng 2009): plans with the exploration bonus β / (1 + N(s, a)) added to the rewards
 /// of the posterior-mean or the empirical model.
-let beb (beta: float) (kind: ModelKind) states actions = certaintyEquivalent "BEB" kind beta states actions
+let beb (beta: float) (kind: ModelKind) schedule states actions episodeLength =
+    certaintyEquivalent "BEB" kind beta schedule states actions episodeLength
 
 /// UCRL2 (Jaksch et al. 2010), finite-horizon: extended value iteration over the empirical model's
 /// confidence set, rewards within c · sqrt(7 ln(2SAt/δ) / (2 max(1, N))) and transition rows within
 /// L1 distance c · sqrt(14 S ln(2At/δ) / max(1, N)), δ = 0.1; the scale c is tuned.
-let ucrl2 (scale: float) states actions =
+let ucrl2 (scale: float) schedule states actions episodeLength =
     let delta = 0.1
     // Next states by decreasing value, sorted once per sweep.
     let order = Array.init states id
@@ -178,7 +212,8 @@ let ucrl2 (scale: float) states actions =
             keys[j] <- -v[j]
         Array.Sort(keys, order)
     let p = Array.zeroCreate states
-    replanning "UCRL2" states actions prepare (fun _ c b m ->
+    let m = newModel states actions
+    planner "UCRL2" states actions episodeLength schedule prepare (fun _ c b ->
         fillModel Empirical c b m
         let sa = states * actions
         let t = float (c.Steps + 1)
@@ -207,46 +242,12 @@ let ucrl2 (scale: float) states actions =
                 q <- q + p[j] * v[j]
             q)
 
-/// Per-episode planners: at the start of every episode draw models, plan once for the whole episode.
-let private perEpisode name states actions episodeLength (backupOf: Rng -> Counts -> int -> Backup) : Policy<Belief> =
-    let sa = states * actions
-    let planAll (rng: Rng) (belief: Belief) =
-        let q, v, w = Array.zeroCreate sa, Array.zeroCreate states, Array.zeroCreate states
-        for b in 0 .. belief.Counts.Tasks - 1 do
-            let backup = backupOf rng belief.Counts b
-            // Q for h = 1 … L steps to go, from one value-iteration pass per h (L ≤ a few dozen).
-            Array.fill v 0 states 0.0
-            for h in 1 .. episodeLength do
-                for i in 0 .. sa - 1 do
-                    q[i] <- backup i v
-                Array.blit q 0 belief.Plan ((b * episodeLength + h - 1) * sa) sa
-                for s in 0 .. states - 1 do
-                    let mutable best = Double.NegativeInfinity
-                    for a in 0 .. actions - 1 do
-                        best <- max best q[s * actions + a]
-                    w[s] <- best
-                Array.blit w 0 v 0 states
-        belief
-    { Name = name
-      Init =
-        fun rng n ->
-            planAll rng { Counts = emptyCounts states actions n; Plan = Array.zeroCreate (n * episodeLength * sa) }
-      Act =
-        fun rng belief o ->
-            Array.init belief.Counts.Tasks (fun b ->
-                let offset = (b * episodeLength + o.Remaining - 1) * sa + o.States[b] * actions
-                Policy.argmax rng belief.Plan offset actions)
-      Update =
-        fun rng belief f ->
-            let belief = { belief with Counts = observe belief.Counts f }
-            if f.Done then planAll rng belief else belief }
-
 /// PSRL (Strens 2000; Osband et al. 2013): one MDP drawn from the posterior per episode, followed
 /// optimally for the episode.
 let psrl states actions episodeLength =
     let m = newModel states actions
     let alpha = Array.zeroCreate (states * actions * states)
-    perEpisode "PSRL" states actions episodeLength (fun rng c b ->
+    planner "PSRL" states actions episodeLength PerEpisode ignore (fun rng c b ->
         samplePosterior rng c b m alpha
         expected m states)
 
@@ -256,7 +257,7 @@ let psrl states actions episodeLength =
 let opsrl (draws: int) states actions episodeLength =
     let models = Array.init (draws + 1) (fun _ -> newModel states actions)
     let alpha = Array.zeroCreate (states * actions * states)
-    perEpisode "OPSRL" states actions episodeLength (fun rng c b ->
+    planner "OPSRL" states actions episodeLength PerEpisode ignore (fun rng c b ->
         fillModel Posterior c b models[0]
         for k in 1 .. draws do
             samplePosterior rng c b models[k] alpha
@@ -274,3 +275,4 @@ let random actions : Policy<Belief> =
       Init = fun _ _ -> { Counts = emptyCounts 1 1 0; Plan = [||] }
       Act = fun rng belief o -> r.Act rng () o
       Update = fun _ belief _ -> belief }
+
