@@ -45,6 +45,8 @@ let main argv =
         match parser.ParseCommandLine(argv, raiseOnUsage = true).GetSubCommand() with
         | Train r -> train r
         | Bench r -> bench r
+        | Evaluate r -> EvalCommands.evaluate r
+        | Table r -> EvalCommands.table r
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message
