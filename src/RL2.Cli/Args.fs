@@ -105,6 +105,8 @@ type Command =
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
+    | [<SubCommand; CliPrefix(CliPrefix.None)>] Evaluate of ParseResults<EvalArgs.EvaluateArgs>
+    | [<SubCommand; CliPrefix(CliPrefix.None)>] Table of ParseResults<EvalArgs.TableArgs>
 
     interface IArgParserTemplate with
         member c.Usage =
@@ -112,6 +114,8 @@ type Command =
             | Train _ -> "train an RL² agent with PPO over a task distribution (resumes automatically)."
             | Bench _ -> "rollout steps/s of every architecture with step-mode caches and with full recomputation."
             | Plot _ -> "overlay the learning curves of several runs in one PNG."
+            | Evaluate _ -> "mean meta-episode return (95% CI) of a trained policy and/or baselines on the same seeded tasks."
+            | Table _ -> "the papers' tables: every baseline on every setup beside the published numbers (Markdown, CSV, JSON)."
 
 /// A user mistake, reported in one line (exit code 2).
 exception UsageError of string

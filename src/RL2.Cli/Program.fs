@@ -38,7 +38,7 @@ let private display (s: Trainer.Settings) : Trainer.Progress =
         let title = $"{s.Task.Name} · {s.Architecture.Name} {s.NumFeatures} · {Path.GetFileName run}"
         let levels =
             ("random player", chance)
-            :: (Published.bestBaseline s.Task s.MetaEpisodeLen |> Option.map (fun (m, v) -> $"best classic baseline, published ({m})", v) |> Option.toList)
+            :: (RL2.Eval.Published.bestBaseline s.Task s.MetaEpisodeLen |> Option.map (fun (m, v) -> $"best classic baseline, published ({m})", v) |> Option.toList)
         let redraw () = LearningCurve.save (Path.Combine(run, curveFile)) title [ LearningCurve.ofRun run ] levels
         { Iteration =
             fun m ->
@@ -127,6 +127,8 @@ let main argv =
             | None -> train Communicator.single req changed
         | Bench r -> bench r
         | Plot r -> plot r
+        | Evaluate r -> EvalCommands.evaluate r
+        | Table r -> EvalCommands.table r
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message

@@ -78,12 +78,12 @@ let tests =
         }
 
         test "the best published classic baseline of a setup, when the papers tabled it" {
-            Expect.equal (Published.bestBaseline (RL2.Envs.Bandit.distribution 5) 10) (Some("UCB1", 6.7)) "bandit n=10, k=5"
-            Expect.equal (Published.bestBaseline (RL2.Envs.Bandit.distribution 50) 100) (Some("Gittins", 85.2)) "bandit n=100, k=50"
-            Expect.equal (Published.bestBaseline (RL2.Envs.TabularMdp.distribution 10 5 10) 100) (Some("BEB", 150.2)) "MDP n=10"
-            Expect.equal (Published.bestBaseline (RL2.Envs.TabularMdp.distribution 10 5 10) 1000) (Some("OPSRL", 1973.9)) "MDP n=100"
-            Expect.isNone (Published.bestBaseline (RL2.Envs.Bandit.distribution 3) 10) "k = 3 is not in the tables"
-            Expect.isNone (Published.bestBaseline (RL2.Envs.TabularMdp.distribution 8 5 10) 100) "8 states is not"
+            Expect.equal (RL2.Eval.Published.bestBaseline (RL2.Envs.Bandit.distribution 5) 10) (Some("UCB1", 6.7)) "bandit n=10, k=5"
+            Expect.equal (RL2.Eval.Published.bestBaseline (RL2.Envs.Bandit.distribution 50) 100) (Some("Gittins", 85.2)) "bandit n=100, k=50"
+            Expect.equal (RL2.Eval.Published.bestBaseline (RL2.Envs.TabularMdp.distribution 10 5 10) 100) (Some("BEB", 150.2)) "MDP n=10"
+            Expect.equal (RL2.Eval.Published.bestBaseline (RL2.Envs.TabularMdp.distribution 10 5 10) 1000) (Some("OPSRL", 1973.9)) "MDP n=100"
+            Expect.isNone (RL2.Eval.Published.bestBaseline (RL2.Envs.Bandit.distribution 3) 10) "k = 3 is not in the tables"
+            Expect.isNone (RL2.Eval.Published.bestBaseline (RL2.Envs.TabularMdp.distribution 8 5 10) 100) "8 states is not"
         }
 
         test "rl2 plot overlays several runs in one PNG" {

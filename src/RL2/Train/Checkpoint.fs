@@ -186,6 +186,18 @@ let ofBytes (learner: Learner) (bytes: byte[]) =
     readNet r learner.Value learner.ValueOptimizer
     if r.ReadBoolean() then Some(readTrainer r) else None
 
+/// Loads only the policy network of the newest complete checkpoint whose policy file is intact
+/// (evaluation needs no optimiser); returns the iteration loaded.
+let loadPolicy (run: string) (policy: torch.nn.Module) =
+    complete run
+    |> Seq.tryPick (fun i ->
+        try
+            use r = reader (readVerified (Path.Combine(run, "policy_net", fileName i)))
+            policy.load(r, true) |> ignore
+            Some i
+        with DamagedCheckpoint _ ->
+            None)
+
 /// Generator state as bytes, and back.
 let generatorState (gen: Generator) =
     use s = gen.get_state ()

@@ -1,0 +1,148 @@
+/// Plays a policy — a baseline or a trained network — over B meta-episodes of a task distribution
+/// and returns every meta-episode's undiscounted return. Tasks, environment noise and the policy's
+/// choices come from three generator streams of the evaluation seed that training never uses, so
+/// every policy evaluated with one seed meets the very same tasks (and, while it acts alike, the
+/// same reward and transition noise): differences between policies can be paired task by task.
+module RL2.Eval.Evaluate
+
+open System.IO
+open TorchSharp
+open RL2
+open RL2.Envs
+open RL2.Nn
+open RL2.Baselines
+open RL2.Train
+
+/// Generator streams of an evaluation seed (training uses 0 for weights and 1 + rank for experience).
+let taskStream = 900_001
+let environmentStream = 900_002
+let policyStream = 900_003
+
+/// The task seed the baselines' hyperparameters were tuned on, kept apart from evaluation seeds.
+let tuningSeed = 1611L
+
+let private ints (t: Tensor) =
+    use c = t.to_type ScalarType.Int64
+    c.data<int64>().ToArray() |> Array.map int
+
+let private floats (t: Tensor) =
+    use c = t.to_type ScalarType.Float64
+    c.data<float>().ToArray()
+
+/// Plays `count` meta-episodes of `steps` steps from the evaluation streams of `seed`; returns the
+/// undiscounted return of each.
+let play (dist: TaskDistribution) (steps: int) (seed: int64) (count: int) (policy: Policy<'B>) : float[] =
+    use _ = torch.no_grad ()
+    use scope = torch.NewDisposeScope()
+    use taskGen = Trainer.generator seed taskStream
+    use envGen = Trainer.generator seed environmentStream
+    let rng = Rng.create seed policyStream
+    let tasks = dist.Sample taskGen count
+    let returns = Array.zeroCreate count
+    let mutable state = tasks.Reset envGen
+    let mutable belief = policy.Init rng count
+    for t in 0 .. steps - 1 do
+        let states = ints state
+        let o: Observation =
+            { States = states
+              Step = t
+              MetaEpisodeLength = steps
+              EpisodeStep = t % dist.EpisodeLength
+              EpisodeLength = dist.EpisodeLength }
+        let actions = policy.Act rng belief o
+        use a = torch.tensor(actions |> Array.map int64)
+        let reward, next = tasks.Step envGen state a
+        let rewards = floats reward
+        reward.Dispose()
+        for b in 0 .. count - 1 do
+            returns[b] <- returns[b] + rewards[b]
+        let isDone = TaskDistribution.isDone dist t
+        belief <-
+            policy.Update rng belief
+                { States = states
+                  Actions = actions
+                  Rewards = rewards
+                  NextStates = ints next
+                  Done = isDone
+                  Step = t }
+        state.Dispose()
+        state <-
+            if isDone then
+                next.Dispose()
+                tasks.Reset envGen
+            else
+                next
+    returns
+
+/// A trained policy network's memory and last step, carried between steps.
+type NetworkBelief =
+    { mutable Memory: State
+      mutable PreviousAction: Tensor
+      mutable PreviousReward: Tensor
+      mutable PreviousDone: Tensor }
+
+/// A policy network as a policy: actions sampled from its softmax (with the evaluation's own
+/// generator, by inverse CDF) or, when `greedy`, its argmax.
+let network (dist: TaskDistribution) (net: Layer) (greedy: bool) : Policy<NetworkBelief> =
+    let actions = dist.NumActions
+    let replace (old: Tensor) (fresh: Tensor) =
+        old.Dispose()
+        fresh
+    { Name = if greedy then "RL2 (greedy)" else "RL2"
+      Init =
+        fun _ n ->
+            { Memory = net.Initial n
+              PreviousAction = torch.zeros([| int64 n |], dtype = ScalarType.Int64)
+              PreviousReward = torch.zeros([| int64 n |])
+              PreviousDone = torch.ones([| int64 n |]) }
+      Act =
+        fun rng belief o ->
+            let probs =
+                use scope = torch.NewDisposeScope()
+                use s = torch.tensor(o.States |> Array.map int64)
+                let obs = dist.Observe s
+                let x = TaskDistribution.encode dist obs belief.PreviousAction belief.PreviousReward belief.PreviousDone
+                let logits, next = net.Step x belief.Memory
+                scope.MoveToOuter(Seq.cast<System.IDisposable> next) |> ignore
+                for old in belief.Memory do old.Dispose()
+                belief.Memory <- next
+                let p = logits.softmax(-1L).to_type ScalarType.Float64
+                p.data<float>().ToArray()
+            Array.init o.States.Length (fun b ->
+                if greedy then
+                    Policy.argmax rng probs (b * actions) actions
+                else
+                    let u = rng.Uniform()
+                    let mutable a = 0
+                    let mutable acc = probs[b * actions]
+                    while a < actions - 1 && acc <= u do
+                        a <- a + 1
+                        acc <- acc + probs[b * actions + a]
+                    a)
+      Update =
+        fun _ belief f ->
+            belief.PreviousAction <- replace belief.PreviousAction (torch.tensor(f.Actions |> Array.map int64))
+            belief.PreviousReward <- replace belief.PreviousReward (torch.tensor(f.Rewards |> Array.map float32))
+            belief.PreviousDone <-
+                replace belief.PreviousDone (if f.Done then torch.ones([| int64 f.Actions.Length |]) else torch.zeros([| int64 f.Actions.Length |]))
+            belief }
+
+/// What a trained policy network needs to be rebuilt: its task distribution and architecture.
+type NetworkSpec =
+    { Task: TaskDistribution
+      Architecture: Architecture
+      NumFeatures: int
+      MetaEpisodeLen: int }
+
+/// Rebuilds the policy network of a run and loads the newest complete checkpoint's weights;
+/// returns the network and the iteration loaded.
+let loadNetwork (run: string) (spec: NetworkSpec) =
+    use gen = new Generator(0UL)
+    let arch: ArchitectureSpec =
+        { InputWidth = TaskDistribution.inputWidth spec.Task
+          NumFeatures = spec.NumFeatures
+          ContextSize = spec.MetaEpisodeLen }
+    let net = Agent.policy gen spec.Architecture arch spec.Task.NumActions
+    match Checkpoint.loadPolicy run net.Params with
+    | Some iteration -> net, iteration
+    | None -> failwith $"no complete checkpoint in {Path.GetFullPath run}"
