@@ -30,7 +30,7 @@ let docs () =
     let rl2 = IO.Path.Combine(root, "src/RL2.Cli/bin/Release/net10.0/linux-x64/rl2")
     let section (args: string) = $"### `rl2 {args}`\n\n```\n{capture rl2 args}\n```\n"
     let reference =
-        [ "--help"; "train --help"; "bench --help"; "plot --help" ] |> List.map section |> String.concat "\n"
+        [ "--help"; "train --help"; "evaluate --help"; "table --help"; "bench --help"; "plot --help" ] |> List.map section |> String.concat "\n"
     let readme = IO.Path.Combine(root, "README.md")
     let text = IO.File.ReadAllText readme
     let startMarker, endMarker = "<!-- cli-reference:start -->", "<!-- cli-reference:end -->"
