@@ -136,6 +136,24 @@ let cliTests =
             Expect.stringContains out "− Greedy" "paired difference against the baseline"
         }
 
+        test "table adds a checkpoint in the row it was trained for and writes Markdown, CSV and JSON" {
+            let dir = TrainingTests.tempDir ()
+            let train =
+                $"train --checkpoint_dir {dir} --model_name run --meta_episode_len 10 --num_features 8 --meta_episodes_per_policy_update 30 --ppo_opt_epochs 1 --max_pol_iters 1"
+            let code, _, err = CliTests.run train
+            Expect.equal code 0 $"training: {err}"
+            let stem = Path.Combine(dir, "table")
+            let run = Path.Combine(dir, "run")
+            let code, out, err =
+                CliTests.run $"table --environment bandit --meta_episodes 40 --checkpoints GRU={run}:meta_episode_len=10,num_features=8 --output {stem}"
+            Expect.equal code 0 $"table: {err}"
+            Expect.stringContains out "| GRU |" "the checkpoint's column"
+            let csv = File.ReadAllLines(stem + ".csv")
+            Expect.isTrue (csv |> Array.exists (fun l -> l.StartsWith "bandit,\"n=10,k=5\",GRU,")) "its cell in the n=10,k=5 row"
+            Expect.equal (csv |> Array.filter (fun l -> l.Contains ",GRU,")).Length 1 "and only there"
+            Expect.isTrue (File.Exists(stem + ".md") && File.Exists(stem + ".json")) "Markdown and JSON"
+        }
+
         test "user mistakes give one line on stderr and exit code 2" {
             let dir = TrainingTests.tempDir ()
             for args in [ "evaluate --baseline nope"; "evaluate --meta_episodes 1 --baseline ts"; "evaluate --checkpoint_dir " + dir + " --model_name none"

@@ -64,8 +64,34 @@ type Result =
       Differences: Difference list
       Seconds: float }
 
+let private otsReason =
+    "our OTS is the one specified (per arm the larger of a Beta posterior draw and the posterior mean, May et al. 2012). "
+    + "TS, drawn from the same posterior by the same sampler, matches its published row in every cell, so the tasks and prior agree; "
+    + "this rule gains at most 2% over TS, the published OTS 1-14%. The paper defines OTS no further; other readings tried on the "
+    + "tuning seed (max of two draws; draws shrunk halfway to the mean; mean + |draw - mean|; max of draw and empirical mean) "
+    + "each miss other cells of the row by more"
+
+let private bebReason =
+    "ours is stronger: BEB on the empirical model, planned per episode (the form that matches the published greedy row), "
+    + "tuned on the tuning seed, picks beta = 2-2.5; with beta = 1.5 it scores 932.6 (n=50) and 1956.0 (n=100) there, within 2% "
+    + "of the published numbers, and with beta = 1 it falls below them. The published BEB corresponds to a smaller bonus than "
+    + "our grid's best (the paper does not give its grid or bonus); the sound form on the posterior is stronger still"
+
+let private opsrlReason =
+    "PSRL and OPSRL both fall 3-4% short of the published numbers at n=10 and agree within 1.5% from n=50 on, so the gap "
+    + "is in the first episodes. We use the task distribution's exact prior (N(1,1) reward means with unit noise, Dirichlet(1) "
+    + "rows); the paper does not define OPSRL or its priors. Ours backs up each state-action optimistically over the posterior "
+    + "mean and K draws (K = 1 best on the tuning seed); optimism on rewards only and the max over 2-3 draws without the mean "
+    + "scored 138.2 and 133.9 there, no closer"
+
 /// Why cells we found outside the tolerance differ, by (setup, column); shown under the table.
-let knownDeviations: Map<string * string, string> = Map.empty
+let knownDeviations: Map<string * string, string> =
+    Map.ofList
+        [ for n, k in [ 10, 5; 10, 10; 10, 50; 100, 5; 100, 10; 100, 50; 500, 5; 500, 10; 500, 50 ] do
+              (BanditSetup(n, k).Label, "OTS"), otsReason
+          for n in [ 10; 25; 50; 75; 100 ] do
+              (MdpSetup(n).Label, "BEB (empirical)"), bebReason
+              (MdpSetup(n).Label, "OPSRL"), opsrlReason ]
 
 /// Everything a table run plays: per setup, (column label, published column, policy).
 let private plan (setup: Setup) (checkpoints: Checkpoint list) =
@@ -196,9 +222,14 @@ let markdown (r: Result) =
     else
         line $"{checkedCount - off.Length} of {checkedCount} checked cells are within the tolerance. Outside it:"
         line ""
-        for c in off do
-            let reason = knownDeviations |> Map.tryFind (c.Setup, c.Column) |> Option.defaultValue "not yet explained"
-            line $"- {c.Setup}, {c.Column}: {number d c.Mean} ± {number d c.HalfWidth} vs {number 1 c.Published.Value} published: {reason}"
+        // One item per reason, listing the cells it explains.
+        let reasonOf (c: Cell) = knownDeviations |> Map.tryFind (c.Setup, c.Column) |> Option.defaultValue "not yet explained"
+        for reason, cells in off |> List.groupBy reasonOf do
+            let listed =
+                cells
+                |> List.map (fun c -> $"{c.Column} at {c.Setup}: {number d c.Mean} ± {number d c.HalfWidth} vs {number 1 c.Published.Value}")
+                |> String.concat "; "
+            line $"- {listed}. Reason: {reason}."
     line ""
     line $"Hyperparameters, tuned per setup on the tuning seed {Evaluate.tuningSeed} (`rl2 table --tune`), never on evaluation tasks:"
     line ""
@@ -251,7 +282,7 @@ let csv (r: Result) =
         sb.AppendLine(
             String.Join(
                 ",",
-                [ r.Environment; c.Setup; csvField c.Column; inv c.Mean; inv c.HalfWidth; string c.MetaEpisodes; string r.Seed
+                [ r.Environment; csvField c.Setup; csvField c.Column; inv c.Mean; inv c.HalfWidth; string c.MetaEpisodes; string r.Seed
                   published; (if c.Checked then "true" else "false"); within; inv c.Seconds ]
             )
         )
