@@ -25,10 +25,12 @@ type EvaluateArgs =
     | [<AltCommandLine("--layer_ordering")>] Layer_Ordering of order: string
     | Positions of style: string
     | Threads of int
+    | Plot of path: string
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Plot _ -> "PNG of the mean return per episode of the meta-episode (default <run>/per_episode.png, or per_episode.png for baselines only)."
             | Checkpoint_Dir _ -> "checkpoint root directory (default checkpoints)."
             | Model_Name _ ->
                 "run to evaluate: the newest checkpoint in <checkpoint_dir>/<model_name> (default defaults; omit with --baseline to play baselines only)."

@@ -177,16 +177,37 @@ let evaluate (r: ParseResults<EvaluateArgs>) =
         [ "task", $"{spec.Task.Name}, {spec.Task.NumActions} actions, meta-episodes of {spec.MetaEpisodeLen} steps"
           "meta-episodes", $"{count} (evaluation seed {seed})"
           "policies", policies |> List.map fst |> String.concat ", " ]
-    let results =
+    let played =
         [ for name, p in policies ->
               let clock = Diagnostics.Stopwatch.StartNew()
-              let returns = Evaluate.play spec.Task spec.MetaEpisodeLen seed count p
+              let episodes = Evaluate.playEpisodes spec.Task spec.MetaEpisodeLen seed count p
               Progress.note $"{name}: {clock.Elapsed.TotalSeconds:F1} s"
-              name, returns ]
+              name, episodes ]
+    let results = played |> List.map (fun (name, episodes) -> name, Array.init count (fun b -> episodes |> Array.sumBy (fun e -> e[b])))
     let first, firstReturns = results.Head
     summaryTable
         (results |> List.map (fun (n, xs) -> n, Stats.summarize xs))
         [ for name, xs in results.Tail -> $"{first} − {name}", Stats.paired firstReturns xs ]
+    // The in-context learning curve: a policy with memory improves from episode to episode.
+    let curves = played |> List.map (fun (name, episodes) -> name, Evaluate.episodeCurve episodes)
+    Progress.note "mean return per episode of the meta-episode (the in-context learning curve):"
+    for name, curve in curves do
+        let cells = curve |> Array.mapi (fun i v -> $"{i + 1}: {v:F3}")
+        Progress.note $"  {name}"
+        for row in Array.chunkBySize 10 cells do
+            Progress.note ("    " + String.Join("  ", row))
+    let png = r.GetResult(EvaluateArgs.Plot, defaultValue = (if withNetwork then Path.Combine(run, "per_episode.png") else "per_episode.png"))
+    RL2.Report.LearningCurve.plot
+        png
+        $"{spec.Task.Name}: return per episode of a meta-episode ({count} meta-episodes, seed {seed})"
+        "episode of the meta-episode"
+        "mean return"
+        [ for name, curve in curves ->
+              { Label = name
+                EnvSteps = Array.init curve.Length (fun i -> float (i + 1))
+                MeanReturns = curve } ]
+        []
+    Progress.note $"wrote {png}"
     0
 
 /// NAME=RUN_DIR[:key=value,...] → a table checkpoint column.

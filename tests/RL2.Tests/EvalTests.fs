@@ -168,4 +168,23 @@ let cliTests =
     ]
 
 [<Tests>]
-let tests = testList "evaluation" [ statsTests; determinismTests; tableTests; cliTests ]
+let episodeTests =
+    testList "in-context learning curve" [
+        test "a policy with memory improves across the episodes of a meta-episode; a memoryless one does not" {
+            let bandit5 = Bandit.distribution 5
+            let episodes p = Evaluate.playEpisodes bandit5 10 2L 2000 p
+            let random, bayes = episodes (Policy.random 5), episodes (BayesOptimal.policy 5 10)
+            Expect.equal random.Length 10 "ten one-pull episodes"
+            let early (e: float[][]) = Array.concat e[0..1]
+            let late (e: float[][]) = Array.concat e[8..9]
+            // Paired over the same tasks: late pulls minus early pulls.
+            let gain e = Stats.paired (late e) (early e)
+            let r, b = gain random, gain bayes
+            Expect.isLessThan (abs r.Mean) (2.0 * r.HalfWidth + 0.01) $"random stays flat: {Stats.format r}"
+            Expect.isGreaterThan (b.Mean - b.HalfWidth) 0.1 $"Bayes-optimal improves: {Stats.format b}"
+            let total = Evaluate.play bandit5 10 2L 2000 (BayesOptimal.policy 5 10)
+            Expect.floatClose Accuracy.high (Array.sum (Evaluate.episodeCurve bayes)) (Array.average total) "episodes add up to the return"
+        }
+    ]
+
+let tests = testList "evaluation" [ statsTests; determinismTests; tableTests; cliTests; episodeTests ]

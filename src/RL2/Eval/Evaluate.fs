@@ -30,15 +30,15 @@ let private floats (t: Tensor) =
     c.data<float>().ToArray()
 
 /// Plays `count` meta-episodes of `steps` steps from the evaluation streams of `seed`; returns the
-/// undiscounted return of each.
-let play (dist: TaskDistribution) (steps: int) (seed: int64) (count: int) (policy: Policy<'B>) : float[] =
+/// undiscounted return of each episode of each meta-episode, [episode index][meta-episode].
+let playEpisodes (dist: TaskDistribution) (steps: int) (seed: int64) (count: int) (policy: Policy<'B>) : float[][] =
     use _ = torch.no_grad ()
     use scope = torch.NewDisposeScope()
     use taskGen = Trainer.generator seed taskStream
     use envGen = Trainer.generator seed environmentStream
     let rng = Rng.create seed policyStream
     let tasks = dist.Sample taskGen count
-    let returns = Array.zeroCreate count
+    let episodes = Array.init ((steps + dist.EpisodeLength - 1) / dist.EpisodeLength) (fun _ -> Array.zeroCreate count)
     let mutable state = tasks.Reset envGen
     let mutable belief = policy.Init rng count
     for t in 0 .. steps - 1 do
@@ -54,6 +54,7 @@ let play (dist: TaskDistribution) (steps: int) (seed: int64) (count: int) (polic
         let reward, next = tasks.Step envGen state a
         let rewards = floats reward
         reward.Dispose()
+        let returns = episodes[t / dist.EpisodeLength]
         for b in 0 .. count - 1 do
             returns[b] <- returns[b] + rewards[b]
         let isDone = TaskDistribution.isDone dist t
@@ -72,7 +73,15 @@ let play (dist: TaskDistribution) (steps: int) (seed: int64) (count: int) (polic
                 tasks.Reset envGen
             else
                 next
-    returns
+    episodes
+
+/// The undiscounted return of each of `count` meta-episodes (see `playEpisodes`).
+let play (dist: TaskDistribution) (steps: int) (seed: int64) (count: int) (policy: Policy<'B>) : float[] =
+    let episodes = playEpisodes dist steps seed count policy
+    Array.init count (fun b -> episodes |> Array.sumBy (fun e -> e[b]))
+
+/// Mean return at each episode index of the meta-episode: the in-context learning curve.
+let episodeCurve (episodes: float[][]) = episodes |> Array.map Array.average
 
 /// A trained policy network's memory and last step, carried between steps.
 type NetworkBelief =

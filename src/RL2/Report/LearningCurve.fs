@@ -16,24 +16,28 @@ let ofRun (run: string) =
       EnvSteps = ms |> Array.map (fun m -> float m.EnvSteps)
       MeanReturns = ms |> Array.map _.MeanReturn }
 
-/// Draws the curves and horizontal reference levels (label, return) into a PNG, written under a
-/// temporary name and renamed so a viewer never sees half a file.
-let save (path: string) (title: string) (series: Series list) (levels: (string * float) list) =
-    use plot = new ScottPlot.Plot()
+/// Draws curves and horizontal reference levels (label, value) into a PNG with the given axis labels,
+/// written under a temporary name and renamed so a viewer never sees half a file.
+let plot (path: string) (title: string) (xLabel: string) (yLabel: string) (series: Series list) (levels: (string * float) list) =
+    use chart = new ScottPlot.Plot()
     for s in series do
-        let line = plot.Add.Scatter(s.EnvSteps, s.MeanReturns)
+        let line = chart.Add.Scatter(s.EnvSteps, s.MeanReturns)
         line.LegendText <- s.Label
         line.MarkerSize <- 0.0f
         line.LineWidth <- 2.0f
     for label, level in levels do
-        let h = plot.Add.HorizontalLine level
+        let h = chart.Add.HorizontalLine level
         h.LegendText <- $"{label} ({level:F2})"
         h.LinePattern <- ScottPlot.LinePattern.Dashed
-    plot.Title title
-    plot.XLabel "environment steps"
-    plot.YLabel "mean meta-episode return (last 1000)"
-    plot.ShowLegend(ScottPlot.Alignment.LowerRight) |> ignore
+    chart.Title title
+    chart.XLabel xLabel
+    chart.YLabel yLabel
+    chart.ShowLegend(ScottPlot.Alignment.LowerRight) |> ignore
     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath path)) |> ignore
     let tmp = Path.ChangeExtension(path, ".tmp.png")
-    plot.SavePng(tmp, 900, 540) |> ignore
+    chart.SavePng(tmp, 900, 540) |> ignore
     File.Move(tmp, path, true)
+
+/// Learning curves: mean meta-episode return (last 1000) against environment steps.
+let save (path: string) (title: string) (series: Series list) (levels: (string * float) list) =
+    plot path title "environment steps" "mean meta-episode return (last 1000)" series levels
