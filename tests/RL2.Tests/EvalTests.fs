@@ -167,7 +167,6 @@ let cliTests =
         }
     ]
 
-[<Tests>]
 let episodeTests =
     testList "in-context learning curve" [
         test "a policy with memory improves across the episodes of a meta-episode; a memoryless one does not" {
@@ -187,4 +186,5 @@ let episodeTests =
         }
     ]
 
+[<Tests>]
 let tests = testList "evaluation" [ statsTests; determinismTests; tableTests; cliTests; episodeTests ]
