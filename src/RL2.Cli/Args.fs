@@ -130,6 +130,21 @@ let private checkName (flag: string) (name: string) =
     check (name.Split([| '/'; '\\' |]) |> Array.forall (fun p -> p <> ".." && p <> ".")) $"--{flag} must not contain '.' or '..' parts, got '{name}'"
     check (name.IndexOfAny(Path.GetInvalidFileNameChars() |> Array.filter (fun c -> c <> '/')) < 0) $"--{flag} contains characters not allowed in a file name: '{name}'"
 
+/// The value a flag's text names among `choices`, or a usage error listing them.
+let choose flag value (choices: (string * 'T) list) =
+    match List.tryFind (fst >> (=) value) choices with
+    | Some(_, v) -> v
+    | None -> fail $"""--{flag} must be one of {choices |> List.map fst |> String.concat ", "}, got '{value}'"""
+
+/// The Transformer's options from the text of its flags (shared by `train`, `evaluate` and `table`).
+let transformerOptions layers heads attention connections ordering positions : Transformer.Options =
+    { Layers = layers
+      Heads = heads
+      Sparse = choose "attention" attention [ "sparse", true; "full", false ]
+      Connections = choose "connections" connections [ "dense", Transformer.Dense; "residual", Transformer.Residual ]
+      Ordering = choose "layer_ordering" ordering [ "fn", Transformer.FunctionThenNorm; "nf", Transformer.NormThenFunction ]
+      Relative = choose "positions" positions [ "absolute", false; "relative", true ] }
+
 /// Flags a checkpoint depends on: resuming with other values is refused. The process count is not
 /// among them: another count resumes correctly, though no longer bit-for-bit (it is logged).
 let fixedFlags =
@@ -184,19 +199,14 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
         match Catalog.tryFind environment with
         | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
         | None -> fail $"""--environment must be one of {String.concat ", " Catalog.names}, got '{environment}'"""
-    let choose flag value (choices: (string * 'T) list) =
-        match List.tryFind (fst >> (=) value) choices with
-        | Some(_, v) -> v
-        | None -> fail $"""--{flag} must be one of {choices |> List.map fst |> String.concat ", "}, got '{value}'"""
-    let transformer: Transformer.Options =
-        { Layers = r.GetResult(Num_Layers, defaultValue = Transformer.reference.Layers)
-          Heads = r.GetResult(Num_Heads, defaultValue = Transformer.reference.Heads)
-          Sparse = choose "attention" (r.GetResult(Attention, defaultValue = "sparse")) [ "sparse", true; "full", false ]
-          Connections =
-            choose "connections" (r.GetResult(Connections, defaultValue = "dense")) [ "dense", Transformer.Dense; "residual", Transformer.Residual ]
-          Ordering =
-            choose "layer_ordering" (r.GetResult(Layer_Ordering, defaultValue = "fn")) [ "fn", Transformer.FunctionThenNorm; "nf", Transformer.NormThenFunction ]
-          Relative = choose "positions" (r.GetResult(Positions, defaultValue = "absolute")) [ "absolute", false; "relative", true ] }
+    let transformer =
+        transformerOptions
+            (r.GetResult(Num_Layers, defaultValue = Transformer.reference.Layers))
+            (r.GetResult(Num_Heads, defaultValue = Transformer.reference.Heads))
+            (r.GetResult(Attention, defaultValue = "sparse"))
+            (r.GetResult(Connections, defaultValue = "dense"))
+            (r.GetResult(Layer_Ordering, defaultValue = "fn"))
+            (r.GetResult(Positions, defaultValue = "absolute"))
     let arch =
         match Architecture.tryFind architecture (Architecture.standard transformer) with
         | Some a -> a

@@ -20,16 +20,9 @@ let private fail msg = raise (UsageError msg)
 
 /// A run's saved flags (`config.json` beside its checkpoints, written by `rl2 train`), if any.
 let readConfig (run: string) : Map<string, string> =
-    let path = Path.Combine(run, "config.json")
-    if not (File.Exists path) then
-        Map.empty
-    else
-        try
-            JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText path)
-            |> Seq.map (fun kv -> kv.Key, kv.Value)
-            |> Map.ofSeq
-        with e ->
-            fail $"{path} is not a valid run configuration ({e.Message.Split('\n')[0]})"
+    match RunConfig.load run with
+    | Ok saved -> defaultArg saved Map.empty
+    | Error msg -> fail msg
 
 /// Flags given on the command line laid over the run's saved ones; a contradiction is refused.
 let overlay (run: string) (saved: Map<string, string>) (given: (string * string) list) =
@@ -51,11 +44,6 @@ let networkSpec (cfg: Map<string, string>) : Evaluate.NetworkSpec =
             match Int32.TryParse v with
             | true, n -> n
             | _ -> fail $"--{key} must be an integer, got '{v}'"
-    let choose key dflt (choices: (string * 'T) list) =
-        let v = str key dflt
-        match List.tryFind (fst >> (=) v) choices with
-        | Some(_, x) -> x
-        | None -> fail $"""--{key} must be one of {choices |> List.map fst |> String.concat ", "}, got '{v}'"""
     let numStates, numActions, maxEpisodeLen = int "num_states" 10, int "num_actions" 5, int "max_episode_len" 10
     let metaEpisodeLen, numFeatures = int "meta_episode_len" 100, int "num_features" 256
     if numStates < 1 then fail $"--num_states must be at least 1, got {numStates}"
@@ -68,13 +56,14 @@ let networkSpec (cfg: Map<string, string>) : Evaluate.NetworkSpec =
         match Catalog.tryFind environment with
         | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
         | None -> fail $"""--environment must be one of {String.concat ", " Catalog.names}, got '{environment}'"""
-    let transformer: Transformer.Options =
-        { Layers = int "num_layers" Transformer.reference.Layers
-          Heads = int "num_heads" Transformer.reference.Heads
-          Sparse = choose "attention" "sparse" [ "sparse", true; "full", false ]
-          Connections = choose "connections" "dense" [ "dense", Transformer.Dense; "residual", Transformer.Residual ]
-          Ordering = choose "layer_ordering" "fn" [ "fn", Transformer.FunctionThenNorm; "nf", Transformer.NormThenFunction ]
-          Relative = choose "positions" "absolute" [ "absolute", false; "relative", true ] }
+    let transformer =
+        transformerOptions
+            (int "num_layers" Transformer.reference.Layers)
+            (int "num_heads" Transformer.reference.Heads)
+            (str "attention" "sparse")
+            (str "connections" "dense")
+            (str "layer_ordering" "fn")
+            (str "positions" "absolute")
     let architecture =
         let name = str "architecture" "gru"
         match Architecture.tryFind name (Architecture.standard transformer) with
