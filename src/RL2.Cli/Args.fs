@@ -76,6 +76,12 @@ type TrainArgs =
             | Threads _ -> "torch intra-op threads (default 1: measured fastest on small 2-vCPU machines)."
 
 type BenchArgs =
+    | Suite of name: string
+    | Workloads of names: string list
+    | Iterations of int
+    | Warmup of int
+    | [<AltCommandLine("--meta_episodes")>] Meta_Episodes of int
+    | Out of dir: string
     | [<AltCommandLine("--meta_episode_len")>] Meta_Episode_Len of int
     | Batch of int
     | [<AltCommandLine("--num_features")>] Num_Features of int
@@ -84,9 +90,17 @@ type BenchArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Meta_Episode_Len _ -> "context length T (default 100)."
-            | Batch _ -> "meta-episodes stepped together (default 60)."
-            | Num_Features _ -> "feature width (default 32 for SNAIL, 256 otherwise)."
+            | Suite _ ->
+                "iteration: seconds per policy iteration by phase, update GFLOP/s and peak RSS on fixed seeded workloads; "
+                + "cache: rollout steps/s with step-mode caches against recomputing the prefix (default iteration)."
+            | Workloads _ -> "iteration suite: the workloads to run, by name (default all eight; an unknown name lists them)."
+            | Iterations _ -> "iteration suite: measured iterations per workload (default 3)."
+            | Warmup _ -> "iteration suite: unmeasured iterations first (default 1)."
+            | Meta_Episodes _ -> "iteration suite: meta-episodes of 100 steps per iteration (default 60)."
+            | Out _ -> "iteration suite: directory for iteration.json and iteration.md (default bench)."
+            | Meta_Episode_Len _ -> "cache suite: context length T (default 100)."
+            | Batch _ -> "cache suite: meta-episodes stepped together (default 60)."
+            | Num_Features _ -> "cache suite: feature width (default 32 for SNAIL, 256 otherwise)."
             | Threads _ -> "torch intra-op threads (default 1)."
 
 type PlotArgs =
@@ -112,7 +126,7 @@ type Command =
         member c.Usage =
             match c with
             | Train _ -> "train an RL² agent with PPO over a task distribution (resumes automatically)."
-            | Bench _ -> "rollout steps/s of every architecture with step-mode caches and with full recomputation."
+            | Bench _ -> "benchmarks: seconds per policy iteration by phase (JSON and Markdown), or step-mode cache speed-ups."
             | Plot _ -> "overlay the learning curves of several runs in one PNG."
             | Evaluate _ -> "mean meta-episode return (95% CI) of a trained policy and/or baselines on the same seeded tasks."
             | Table _ -> "the papers' tables: every baseline on every setup beside the published numbers (Markdown, CSV, JSON)."
@@ -151,9 +165,9 @@ let fixedFlags =
     set [ "environment"; "num_states"; "num_actions"; "max_episode_len"; "meta_episode_len"; "architecture"; "num_features"
           "num_layers"; "num_heads"; "attention"; "connections"; "layer_ordering"; "positions"; "seed" ]
 
-/// The run directory must be a directory we can write.
-let private checkWritable (dir: string) =
-    if File.Exists dir then fail $"{dir} is a file; --checkpoint_dir/--model_name must name a directory"
+/// An output directory (a run's, a benchmark's) must be a directory we can write.
+let checkWritable (dir: string) =
+    if File.Exists dir then fail $"{dir} is a file, not a directory"
     try
         Directory.CreateDirectory dir |> ignore
         let probe = Path.Combine(dir, ".write-test")

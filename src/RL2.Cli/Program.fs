@@ -8,6 +8,7 @@ open RL2.Dist
 open RL2.Rl
 open RL2.Train
 open RL2.Report
+open RL2.Bench
 open RL2.Cli.Args
 
 /// Refuses a resume whose flags do not fit the run's checkpoints; returns the flags that changed.
@@ -85,14 +86,11 @@ let private trainUnderMpi (req: TrainRequest) (changed: string option) =
         eprintfn "rl2: rank %d: %s\n%O" comm.Rank e.Message e
         Mpi.abort 1
 
-let private bench (r: ParseResults<BenchArgs>) =
+let private cacheBench (r: ParseResults<BenchArgs>) =
     let t = r.GetResult(BenchArgs.Meta_Episode_Len, defaultValue = 100)
     let batch = r.GetResult(Batch, defaultValue = 60)
-    let threads = r.GetResult(BenchArgs.Threads, defaultValue = 1)
-    if t < 2 || batch < 1 || threads < 1 then
-        raise (UsageError "bench needs --meta_episode_len >= 2, --batch >= 1 and --threads >= 1")
-    torch.set_num_threads threads
-    Progress.widen ()
+    if t < 2 || batch < 1 then
+        raise (UsageError "bench needs --meta_episode_len >= 2 and --batch >= 1")
     let results =
         [ for arch in RL2.Nn.Architecture.table ->
               let features = r.GetResult(BenchArgs.Num_Features, defaultValue = (if arch.Name = "snail" then 32 else 256))
@@ -100,6 +98,47 @@ let private bench (r: ParseResults<BenchArgs>) =
               Progress.note $"measuring {arch.Name} ({features} features)…"
               RL2.Bench.CacheBench.measure (new torch.Generator(0UL)) arch spec batch ]
     Progress.cacheTable results
+
+let private iterationBench (r: ParseResults<BenchArgs>) =
+    let all = IterationBench.workloads RL2.Nn.Architecture.table
+    let names = all |> List.map _.Name
+    let chosen =
+        match r.TryGetResult Workloads with
+        | None -> all
+        | Some wanted ->
+            for w in wanted do
+                if not (List.contains w names) then
+                    raise (UsageError $"""--workloads must name some of {String.Join(", ", names)}, got '{w}'""")
+            all |> List.filter (fun w -> List.contains w.Name wanted)
+    let iterations = r.GetResult(Iterations, defaultValue = 3)
+    let warmup = r.GetResult(Warmup, defaultValue = 1)
+    let metaEpisodes = r.GetResult(BenchArgs.Meta_Episodes, defaultValue = 60)
+    if iterations < 1 || warmup < 0 || metaEpisodes < 1 then
+        raise (UsageError "bench needs --iterations >= 1, --warmup >= 0 and --meta_episodes >= 1")
+    let out = r.GetResult(BenchArgs.Out, defaultValue = "bench")
+    checkWritable out
+    let peak = IterationBench.matmulPeak ()
+    Progress.note $"matmul peak: {peak:F1} GFLOP/s"
+    let results =
+        [ for w in chosen ->
+              Progress.note $"measuring {w.Name}: {warmup} + {iterations} iterations of {metaEpisodes} meta-episodes…"
+              IterationBench.measure w metaEpisodes warmup iterations peak ]
+    let markdown = IterationBench.toMarkdown results
+    let json = Path.Combine(out, "iteration.json")
+    File.WriteAllText(json, IterationBench.toJson results)
+    File.WriteAllText(Path.Combine(out, "iteration.md"), markdown)
+    printfn "%s" markdown
+    Progress.note $"wrote {json} and iteration.md"
+
+let private bench (r: ParseResults<BenchArgs>) =
+    let threads = r.GetResult(BenchArgs.Threads, defaultValue = 1)
+    if threads < 1 then raise (UsageError "bench needs --threads >= 1")
+    torch.set_num_threads threads
+    Progress.widen ()
+    match r.GetResult(Suite, defaultValue = "iteration") with
+    | "iteration" -> iterationBench r
+    | "cache" -> cacheBench r
+    | other -> raise (UsageError $"--suite must be one of iteration, cache, got '{other}'")
     0
 
 let private plot (r: ParseResults<PlotArgs>) =

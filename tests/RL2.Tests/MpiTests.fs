@@ -72,20 +72,21 @@ let ranks =
             // A batch of 60 meta-episodes, the same on both ranks; one epoch of one minibatch, the whole
             // local batch: one optimiser step per network.
             let s = { small with MinibatchSize = 60; Epochs = 1; LearningRate = 1e-3 }
+            let update comm s l b = Trainer.update comm s (gen 6) l b (Trainer.credit comm s b) |> ignore
             let whole = Trainer.createLearner s
             let batch = Rollout.collect (gen 5) s.Task whole.Policy whole.Value 60 s.MetaEpisodeLen
-            Trainer.update Communicator.single s (gen 6) whole batch |> ignore
+            update Communicator.single s whole batch
             use rows = torch.arange(30L * int64 comm.Rank, 30L * int64 (comm.Rank + 1), dtype = ScalarType.Int64)
             let half = Rollout.select rows batch
             let halves = Trainer.createLearner s
-            Trainer.update comm { s with MinibatchSize = 30 } (gen 6) halves half |> ignore
+            update comm { s with MinibatchSize = 30 } halves half
             for i, (a, b) in Array.indexed (Array.zip (parameters halves) (parameters whole)) do
                 expectClose 1e-5f a b $"parameter {i}"
                 // AdamW's step hardly depends on the gradients' scale; the gradients it was given do.
                 expectClose 1e-6f a.grad b.grad $"averaged gradient of parameter {i}"
             // Without averaging, a rank's half alone would move the parameters elsewhere: the test can fail.
             let alone = Trainer.createLearner s
-            Trainer.update Communicator.single { s with MinibatchSize = 30 } (gen 6) alone half |> ignore
+            update Communicator.single { s with MinibatchSize = 30 } alone half
             let gap = Array.zip (parameters alone) (parameters whole) |> Array.map (fun (a, b) -> maxAbsDiff a b) |> Array.max
             Expect.isGreaterThan gap 1e-4f "a half batch alone gives other parameters"
 

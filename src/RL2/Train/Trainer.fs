@@ -125,19 +125,24 @@ let private step (comm: Communicator) (name: string) (net: Layer) (opt: Modules.
     ensureFinite $"{name} gradient" (total.item<float32> ())
     opt.step () |> ignore
 
-/// PPO epochs over one iteration's meta-episodes (SPEC §5); returns the statistics' means over all
-/// minibatches of all processes (every process takes the same number of minibatches).
-let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rollout: Rollout.Rollout) =
-    use _ = torch.enable_grad ()
-    // Everything made here is freed on return; parameters and optimiser state live outside.
-    use _ = torch.NewDisposeScope()
-    let advantages, targets =
+/// Credit assignment (SPEC §4–5): advantages and value targets [B; T], standardised with the global
+/// moments if the settings ask; the caller disposes them.
+let credit (comm: Communicator) (s: Settings) (rollout: Rollout.Rollout) =
+    scoped2 (fun () ->
         let a, r = Gae.advantages s.Gamma s.Lambda rollout.Rewards rollout.Values
         if s.StandardizeAdvantages then
             let stats = Communicator.mean comm [| a.mean().item<float32> (); a.var(unbiased = false).item<float32> () |]
             Gae.standardise stats[0] stats[1] a rollout.Values
         else
-            a, r
+            a, r)
+
+/// PPO epochs over one iteration's meta-episodes (SPEC §5) with their advantages and value targets;
+/// returns the statistics' means over all minibatches of all processes (every process takes the same
+/// number of minibatches).
+let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rollout: Rollout.Rollout) (advantages: Tensor, targets: Tensor) =
+    use _ = torch.enable_grad ()
+    // Everything made here is freed on return; parameters and optimiser state live outside.
+    use _ = torch.NewDisposeScope()
     let inputs = Rollout.inputs s.Task rollout
     let count = int64 rollout.Actions.shape[0]
     let mutable total = { PolicyLoss = 0.0; ValueLoss = 0.0; Entropy = 0.0; ClipFrac = 0.0 }
@@ -241,11 +246,13 @@ let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress
         for r in Communicator.gather comm returns do
             window.Enqueue r
             if window.Count > returnWindow then window.Dequeue() |> ignore
+        let advantages, targets = credit comm s rollout
         let stats =
             try
-                update comm s gen learner rollout
+                update comm s gen learner rollout (advantages, targets)
             with NonFinite quantity ->
                 raise (TrainingDiverged(iteration + 1, quantity))
+        for t in [ advantages; targets ] do t.Dispose()
         Rollout.dispose rollout
         iteration <- iteration + 1
         let elapsed = clock.Elapsed.TotalSeconds
