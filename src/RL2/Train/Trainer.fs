@@ -209,6 +209,7 @@ let private start (comm: Communicator) (s: Settings) (learner: Learner) (warn: s
 /// gradient raises TrainingDiverged before that iteration is checkpointed, so the last good
 /// checkpoint stays the newest.
 let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress: Progress) =
+    Allocator.keepFreedMemory () |> ignore
     let gen = generator s.Seed (1 + comm.Rank)
     let resumed = start comm s learner progress.Warning
     // The optimiser state restores the learning rate it was saved with; the current setting wins.
