@@ -113,13 +113,159 @@ let table () =
     IO.File.WriteAllText(IO.Path.Combine(root, "docs", "tables.md"), String.Join("\n", lines) + "\n")
     printfn "wrote docs/tables.md"
 
+/// The reference's seconds per iteration on this machine (issue #9: Debian's PyTorch 1.13 with OpenBLAS,
+/// 1 thread, GRU 256, 60 meta-episodes of 100 steps, 8 epochs): iteration, rollout, PPO update.
+let referenceSeconds = [ "bandit-n100-k5-gru256", (9.6, 5.1, 4.6); "mdp-n10-gru256", (10.0, 5.6, 4.4) ]
+
+let private benchDir = IO.Path.Combine(root, "docs", "bench")
+
+let private readJson (path: string) =
+    if IO.File.Exists path then Some(Text.Json.JsonDocument.Parse(IO.File.ReadAllText path)) else None
+
+/// Time to quality: bandit n=10 k=5, 600 meta-episodes of 10 steps per iteration, 8 epochs,
+/// minibatch 60, one process, seeds 1-3; the return is the last 1000 meta-episodes' mean, smoothed
+/// over 5 iterations as the reference's figure was.
+let qualitySettings =
+    [ "reference", "--num_features 256 --adam_lr 2e-4", 300
+      "best", "--num_features 128 --adam_lr 1e-3", 150 ]
+
+let qualityLevels = [ 6.0; 6.3; 6.5 ]
+
+/// Seconds of training until the 5-iteration moving average of the mean return first reaches each level.
+let private timesToQuality (run: string) =
+    let lines = IO.File.ReadAllLines(IO.Path.Combine(run, "metrics.jsonl")) |> Array.filter (fun l -> l.Trim() <> "")
+    let rows =
+        [| for l in lines ->
+               use d = Text.Json.JsonDocument.Parse l
+               d.RootElement.GetProperty("seconds").GetDouble(), d.RootElement.GetProperty("mean_return").GetDouble() |]
+    let smoothed = rows |> Array.mapi (fun i (t, _) -> t, rows[max 0 (i - 4) .. i] |> Array.averageBy snd)
+    [ for level in qualityLevels -> smoothed |> Array.tryFind (fun (_, r) -> r >= level) |> Option.map fst ]
+
+/// Regenerates docs/performance.md from docs/bench/before/iteration.json (the same workloads on the
+/// commit before issue #9's work), docs/bench/iteration.json and docs/bench/quality/ runs.
+let performance () =
+    let rows (path: string) =
+        readJson path
+        |> Option.map (fun d -> [ for r in d.RootElement.EnumerateArray() -> r.GetProperty("workload").GetString(), r ])
+        |> Option.defaultValue []
+    let before, after = rows (IO.Path.Combine(benchDir, "before", "iteration.json")), rows (IO.Path.Combine(benchDir, "iteration.json"))
+    let num (r: Text.Json.JsonElement) (name: string) = r.GetProperty(name).GetDouble()
+    let table (rs: (string * Text.Json.JsonElement) list) =
+        [ "| workload | iteration s | rollout s | credit s | update s | checkpoint s | update GFLOP/s | of matmul peak | peak RSS MB |"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|" ]
+        @ [ for w, r in rs ->
+                $"| {w} | {num r "iteration_seconds":F2} | {num r "rollout_seconds":F3} | {num r "credit_seconds":F4} | {num r "update_seconds":F2} | "
+                + $"{num r "checkpoint_seconds":F3} | {num r "update_gflop_per_second":F1} | {100.0 * num r "update_efficiency":F0}%% | {num r "peak_rss_mb":F0} |" ]
+    let peak (rs: (string * Text.Json.JsonElement) list) =
+        rs |> List.tryHead |> Option.map (fun (_, r) -> $"{num r "matmul_gflop_per_second":F1}") |> Option.defaultValue "?"
+    let ratios =
+        [ "| workload | reference iteration s | ours | ×  | reference rollout s | ours | × | reference update s | ours | × |"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" ]
+        @ [ for w, (it, ro, up) in referenceSeconds do
+                match after |> List.tryFind (fst >> (=) w) with
+                | Some(_, r) ->
+                    let i, o, u = num r "iteration_seconds", num r "rollout_seconds", num r "update_seconds"
+                    yield $"| {w} | {it} | {i:F2} | {it / i:F1} | {ro} | {o:F3} | {ro / o:F0} | {up} | {u:F2} | {up / u:F1} |"
+                | None -> () ]
+    let rss =
+        after
+        |> List.choose (fun (w, r) ->
+            let series = [| for x in r.GetProperty("rss_mb_by_iteration").EnumerateArray() -> x.GetDouble() |]
+            if series.Length >= 100 then Some $"| {w} | {series[9]:F0} | {series[99]:F0} | {series.Length} |" else None)
+    let quality =
+        let runs = IO.Path.Combine(root, "runs", "quality")
+        [ for name, flags, _ in qualitySettings do
+              let seeds = [ for seed in 1..3 -> IO.Path.Combine(runs, $"{name}-seed{seed}") ] |> List.filter (fun d -> IO.File.Exists(IO.Path.Combine(d, "metrics.jsonl")))
+              if not seeds.IsEmpty then
+                  let times = seeds |> List.map timesToQuality
+                  let cell k =
+                      let reached = times |> List.choose (fun ts -> ts[k]) |> List.sort
+                      let all = times |> List.map (fun ts -> ts[k] |> Option.map (fun t -> $"{t:F0}") |> Option.defaultValue "–") |> String.concat ", "
+                      // The median of the seeds counts a seed that never reached the level as infinite.
+                      let median = if reached.Length * 2 > times.Length then $"**{reached[times.Length / 2]:F0} s**" else "not reached"
+                      $"{median} ({all})"
+                  yield $"| {name} | `{flags}` | {seeds.Length} | {cell 0} | {cell 1} | {cell 2} |" ]
+    let lines =
+        [ "# Performance"
+          ""
+          "Generated by `dotnet fsi build.fsx bench` (iteration workloads) and `dotnet fsi build.fsx quality`"
+          "(time to quality); do not edit by hand. One process, 1 torch thread, this 2-vCPU Debian 12 machine."
+          ""
+          "## Seconds per policy iteration"
+          ""
+          "GRU 256, LSTM 256, SNAIL 32 and the 9-layer Transformer 256; 60 meta-episodes of 100 steps, 8 PPO"
+          "epochs of minibatch 60 (one minibatch per epoch), the reference's settings otherwise. Phases as"
+          "`rl2 bench` times them; update GFLOP/s counts 3 × 2 × weight-matrix multiply-adds per step and"
+          "epoch (attention scores not counted)."
+          ""
+          $"### Now (matmul peak in the same run: {peak after} GFLOP/s)"
+          ""
+          yield! table after
+          ""
+          $"### Before issue #9 (commit 49009c9, same workloads; matmul peak {peak before} GFLOP/s)"
+          ""
+          yield! table before
+          ""
+          "## Against the reference"
+          ""
+          "The reference's seconds per iteration as measured on this machine (OpenBLAS, 1 thread); × = how"
+          "many times faster ours is."
+          ""
+          yield! ratios
+          ""
+          "## Resident memory over 100 iterations"
+          ""
+          "| workload | RSS after 10 iterations, MB | after 100 | iterations |"
+          "|---|---:|---:|---:|"
+          yield! rss
+          ""
+          "## Time to quality"
+          ""
+          "Bandit n=10 k=5, 600 meta-episodes of 10 steps per iteration, 8 epochs, minibatch 60, one process."
+          "Training seconds until the mean return of the last 1000 meta-episodes, smoothed over 5 iterations,"
+          "first reaches 6.0 / 6.3 / 6.5 (Bayes-optimal: 6.660): median over seeds, each seed in brackets."
+          "The reference (GRU 256, AdamW 2e-4, one unseeded run, same machine): 6.0 after 275 s, 6.3 after"
+          "587 s, 6.5 after 1149 s."
+          ""
+          "| settings | flags | seeds | 6.0 | 6.3 | 6.5 |"
+          "|---|---|---:|---:|---:|---:|"
+          yield! quality
+          ""
+          "![time to quality](images/time-to-quality.png)"
+          "" ]
+    IO.File.WriteAllText(IO.Path.Combine(root, "docs", "performance.md"), String.Join("\n", lines))
+    printfn "wrote docs/performance.md"
+
+/// Runs the iteration benchmark (all workloads) into docs/bench and regenerates docs/performance.md.
+let bench () =
+    run "build src/RL2.Cli -c Release"
+    run "run --project src/RL2.Cli -c Release --no-build -- bench --out docs/bench"
+    performance ()
+
+/// Trains each time-to-quality setting for seeds 1-3 (resuming runs already there), plots the
+/// curves against training seconds and regenerates docs/performance.md.
+let quality () =
+    run "build src/RL2.Cli -c Release"
+    for name, flags, iterations in qualitySettings do
+        for seed in 1..3 do
+            run (
+                $"run --project src/RL2.Cli -c Release --no-build -- train --meta_episode_len 10 --meta_episodes_per_policy_update 600 "
+                + $"{flags} --max_pol_iters {iterations} --seed {seed} --checkpoint_dir runs/quality --model_name {name}-seed{seed}"
+            )
+    let runs = [ for name, _, _ in qualitySettings do for seed in 1..3 -> $"runs/quality/{name}-seed{seed}" ] |> String.concat " "
+    run $"run --project src/RL2.Cli -c Release --no-build -- plot {runs} --x seconds --out docs/images/time-to-quality.png --title \"bandit n=10 k=5: time to quality\" --level Bayes-optimal 6.66"
+    performance ()
+
 let targets =
     [ "build", "build everything (Release)", fun () -> run "build RL2.sln -c Release"
       "test", "run every test (the README's test command)", fun () -> run "run --project tests/RL2.Tests -c Release"
       "train", "the README's training demo", fun () -> run $"run --project src/RL2.Cli -c Release -- train {demoFlags}"
       "docs", "regenerate the README's CLI reference from rl2 --help", docs
       "api", "regenerate docs/api.md from the library's XML doc comments", api
-      "table", "regenerate docs/tables.md: every baseline on every setup of the papers' tables", table ]
+      "table", "regenerate docs/tables.md: every baseline on every setup of the papers' tables", table
+      "bench", "run rl2 bench's iteration workloads into docs/bench and regenerate docs/performance.md", bench
+      "quality", "time-to-quality runs (3 seeds per setting) and regenerate docs/performance.md", quality
+      "performance", "regenerate docs/performance.md from docs/bench and runs/quality", performance ]
 
 match fsi.CommandLineArgs |> Array.skip 1 |> Array.tryHead with
 | Some name when targets |> List.exists (fun (n, _, _) -> n = name) ->

@@ -107,6 +107,8 @@ type PlotArgs =
     | [<MainCommand; Mandatory>] Runs of run_dir: string list
     | Out of path: string
     | Title of string
+    | X of axis: string
+    | Level of label: string * value: float
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -114,6 +116,8 @@ type PlotArgs =
             | Runs _ -> "run directories (<checkpoint_dir>/<model_name>) whose metrics.jsonl to overlay."
             | Out _ -> "the PNG to write (default learning_curves.png)."
             | Title _ -> "the plot's title."
+            | X _ -> "x axis: steps (environment steps) or seconds (training wall clock) (default steps)."
+            | Level _ -> "a dashed horizontal reference line, e.g. --level Bayes-optimal 6.66 (repeatable)."
 
 type Command =
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>

@@ -193,7 +193,7 @@ let evaluate (r: ParseResults<EvaluateArgs>) =
         "mean return"
         [ for name, curve in curves ->
               { Label = name
-                EnvSteps = Array.init curve.Length (fun i -> float (i + 1))
+                X = Array.init curve.Length (fun i -> float (i + 1))
                 MeanReturns = curve } ]
         []
     Progress.note $"wrote {png}"

@@ -147,7 +147,12 @@ let private plot (r: ParseResults<PlotArgs>) =
         if not (File.Exists(Path.Combine(run, Metrics.fileName))) then
             raise (UsageError $"{run} has no {Metrics.fileName}: give run directories (<checkpoint_dir>/<model_name>)")
     let out = r.GetResult(Out, defaultValue = "learning_curves.png")
-    LearningCurve.save out (r.GetResult(Title, defaultValue = "learning curves")) (runs |> List.map LearningCurve.ofRun) []
+    let title = r.GetResult(Title, defaultValue = "learning curves")
+    let levels = r.GetResults Level
+    match r.GetResult(X, defaultValue = "steps") with
+    | "steps" -> LearningCurve.save out title (runs |> List.map LearningCurve.ofRun) levels
+    | "seconds" -> LearningCurve.saveInSeconds out title (runs |> List.map LearningCurve.ofRunInSeconds) levels
+    | other -> raise (UsageError $"--x must be one of steps, seconds, got '{other}'")
     Progress.note $"wrote {out}"
     0
 

@@ -72,7 +72,7 @@ let tests =
         test "a run's curve follows its metrics" {
             let run = fakeRun [ 5.0; 5.5; 6.1 ]
             let s = LearningCurve.ofRun run
-            Expect.equal s.EnvSteps [| 600.0; 1200.0; 1800.0 |] "steps"
+            Expect.equal s.X [| 600.0; 1200.0; 1800.0 |] "steps"
             Expect.equal s.MeanReturns [| 5.0; 5.5; 6.1 |] "returns"
             Expect.equal s.Label (Path.GetFileName run) "label"
         }

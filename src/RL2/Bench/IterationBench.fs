@@ -50,7 +50,9 @@ type Result =
       /// The same run's 1024² float32 matmul rate: the ceiling the update is measured against.
       MatmulGflopPerSecond: float
       UpdateEfficiency: float
-      PeakRssMb: float }
+      PeakRssMb: float
+      /// Resident memory after each iteration, warm-up included: flat once the allocator has warmed.
+      RssMbByIteration: float[] }
 
 /// GFLOP/s of a 1024 × 1024 float32 matmul, the best of a few timed batches.
 let matmulPeak () =
@@ -66,12 +68,17 @@ let matmulPeak () =
     batch () |> ignore
     List.init 5 (fun _ -> batch ()) |> List.max
 
-/// Peak resident set of this process so far (VmHWM), in MB.
-let peakRssMb () =
+let private statusMb (field: string) =
     File.ReadAllLines "/proc/self/status"
-    |> Array.tryFind _.StartsWith("VmHWM:")
+    |> Array.tryFind _.StartsWith(field + ":")
     |> Option.map (fun l -> float (l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0)
     |> Option.defaultValue nan
+
+/// Peak resident set of this process so far (VmHWM), in MB.
+let peakRssMb () = statusMb "VmHWM"
+
+/// Resident set of this process now (VmRSS), in MB.
+let rssMb () = statusMb "VmRSS"
 
 let private weightFlops (net: Layer) =
     net.Params.parameters () |> Seq.filter (fun p -> p.dim () >= 2L) |> Seq.sumBy (fun p -> 2.0 * float (p.numel ()))
@@ -108,10 +115,11 @@ let measure (w: Workload) (metaEpisodes: int) (warmup: int) (iterations: int) (m
                   Rollout.dispose rollout
                   let state: Checkpoint.TrainerState = { Iteration = i; EnvSteps = 0L; Seconds = 0.0; Returns = [||]; Generators = [||] }
                   let _, tCheckpoint = time (fun () -> Checkpoint.save scratch.FullName checkpointed state)
-                  [| tRollout; tCredit; tUpdate; tCheckpoint |] ]
-            |> List.skip warmup
+                  [| tRollout; tCredit; tUpdate; tCheckpoint; rssMb () |] ]
         finally
             scratch.Delete true
+    let rss = phases |> List.map (fun p -> p[4]) |> List.toArray
+    let phases = phases |> List.skip warmup
     let mean k = phases |> List.averageBy (fun p -> p[k])
     let rollout, creditT, updateT, checkpointT = mean 0, mean 1, mean 2, mean 3
     let steps = float (metaEpisodes * s.MetaEpisodeLen)
@@ -136,7 +144,8 @@ let measure (w: Workload) (metaEpisodes: int) (warmup: int) (iterations: int) (m
       UpdateGflopPerSecond = updateRate
       MatmulGflopPerSecond = matmulGflops
       UpdateEfficiency = updateRate / matmulGflops
-      PeakRssMb = peakRssMb () }
+      PeakRssMb = peakRssMb ()
+      RssMbByIteration = rss }
 
 let private json = System.Text.Json.JsonSerializerOptions(PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower, WriteIndented = true)
 

@@ -6,22 +6,27 @@ open RL2.Train
 
 type Series =
     { Label: string
-      EnvSteps: float[]
+      /// Positions on the x axis: environment steps, seconds, episodes…
+      X: float[]
       MeanReturns: float[] }
 
 /// A run's curve from its `metrics.jsonl`, labelled with the run directory's name.
 let ofRun (run: string) =
     let ms = Metrics.read run
     { Label = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath run))
-      EnvSteps = ms |> Array.map (fun m -> float m.EnvSteps)
+      X = ms |> Array.map (fun m -> float m.EnvSteps)
       MeanReturns = ms |> Array.map _.MeanReturn }
+
+/// A run's curve against its cumulative training seconds (time to quality).
+let ofRunInSeconds (run: string) =
+    { ofRun run with X = Metrics.read run |> Array.map _.Seconds }
 
 /// Draws curves and horizontal reference levels (label, value) into a PNG with the given axis labels,
 /// written under a temporary name and renamed so a viewer never sees half a file.
 let plot (path: string) (title: string) (xLabel: string) (yLabel: string) (series: Series list) (levels: (string * float) list) =
     use chart = new ScottPlot.Plot()
     for s in series do
-        let line = chart.Add.Scatter(s.EnvSteps, s.MeanReturns)
+        let line = chart.Add.Scatter(s.X, s.MeanReturns)
         line.LegendText <- s.Label
         line.MarkerSize <- 0.0f
         line.LineWidth <- 2.0f
@@ -41,3 +46,7 @@ let plot (path: string) (title: string) (xLabel: string) (yLabel: string) (serie
 /// Learning curves: mean meta-episode return (last 1000) against environment steps.
 let save (path: string) (title: string) (series: Series list) (levels: (string * float) list) =
     plot path title "environment steps" "mean meta-episode return (last 1000)" series levels
+
+/// Learning curves against training seconds (series from `ofRunInSeconds`).
+let saveInSeconds (path: string) (title: string) (series: Series list) (levels: (string * float) list) =
+    plot path title "training seconds" "mean meta-episode return (last 1000)" series levels
