@@ -39,6 +39,8 @@ type TrainArgs =
     | [<AltCommandLine("--adam_wd")>] Adam_Wd of float
     | Seed of int64
     | Threads of int
+    | [<AltCommandLine("--eval_every")>] Eval_Every of iterations: int
+    | [<AltCommandLine("--eval_meta_episodes")>] Eval_Meta_Episodes of int
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -74,6 +76,9 @@ type TrainArgs =
             | Adam_Wd _ -> "AdamW weight decay on weight matrices (default 0.01)."
             | Seed _ -> "random seed: tasks, actions, weights and minibatches all derive from it (default 0)."
             | Threads _ -> "torch intra-op threads (default 1: measured fastest on small 2-vCPU machines)."
+            | Eval_Every _ ->
+                "every N iterations, play the policy on a fixed held-out task set (evaluation seed 1) and keep the best-scoring checkpoint in <run>/best; 0 = never (default 0)."
+            | Eval_Meta_Episodes _ -> "meta-episodes of each evaluation (default 1000)."
 
 type BenchArgs =
     | [<AltCommandLine("--meta_episode_len")>] Meta_Episode_Len of int
@@ -165,6 +170,8 @@ let private checkWritable (dir: string) =
 
 type TrainRequest =
     { Settings: Trainer.Settings
+      /// Periodic evaluation (`--eval_every`), if any.
+      Evaluation: Trainer.Evaluation option
       /// Every flag that shapes the run, as saved beside its checkpoints.
       Config: RunConfig.Config
       Threads: int
@@ -195,6 +202,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let wd = r.GetResult(Adam_Wd, defaultValue = 0.01)
     let seed = r.GetResult(Seed, defaultValue = 0L)
     let threads = r.GetResult(TrainArgs.Threads, defaultValue = 1)
+    let evalEvery = r.GetResult(Eval_Every, defaultValue = 0)
+    let evalCount = r.GetResult(Eval_Meta_Episodes, defaultValue = 1000)
     let task =
         match Catalog.tryFind environment with
         | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
@@ -233,6 +242,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (eps > 0.0) $"--adam_eps must be positive, got {eps}"
     check (wd >= 0.0) $"--adam_wd must not be negative, got {wd}"
     check (threads >= 1) $"--threads must be at least 1, got {threads}"
+    check (evalEvery >= 0) $"--eval_every must not be negative, got {evalEvery}"
+    check (evalCount >= 2) $"--eval_meta_episodes must be at least 2, got {evalCount}"
     checkName "model_name" modelName
     check (checkpointDir <> "") "--checkpoint_dir must not be empty"
     check (checkpointDir.Split([| '/'; '\\' |]) |> Array.forall ((<>) "..")) $"--checkpoint_dir must not contain '..' parts, got '{checkpointDir}'"
@@ -259,6 +270,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let run = Path.Combine(checkpointDir, modelName)
     checkWritable run
     { Settings = settings
+      Evaluation = if evalEvery > 0 then Some(RL2.Eval.Evaluate.periodic task metaEpisodeLen evalEvery evalCount) else None
       Config =
         Map.ofList
             [ "environment", environment
@@ -288,7 +300,10 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
               "adam_eps", string eps
               "adam_wd", string wd
               "seed", string seed
-              "processes", string processes ]
+              "processes", string processes
+              if evalEvery > 0 then
+                  "eval_every", string evalEvery
+                  "eval_meta_episodes", string evalCount ]
       Threads = threads
       Summary =
         [ "environment", environment
@@ -298,4 +313,6 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           "optimiser", $"AdamW lr {lr}, eps {eps}, wd {wd}"
           "PPO", $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}"
           "seed / threads", $"{seed} / {threads}"
+          "evaluation",
+          (if evalEvery > 0 then $"every {evalEvery} iterations, {evalCount} held-out meta-episodes (seed {RL2.Eval.Evaluate.heldOutSeed}); best in <run>/best" else "none")
           "run directory", Path.Combine(checkpointDir, modelName) ] }

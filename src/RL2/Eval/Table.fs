@@ -105,7 +105,7 @@ let private plan (setup: Setup) (checkpoints: Checkpoint list) =
       for c in checkpoints do
           if setupOf c.Spec = Some setup then
               let make () =
-                  let net, _ = Evaluate.loadNetwork c.Run c.Spec
+                  let net, _ = Evaluate.loadNetwork RL2.Train.Checkpoint.Latest c.Run c.Spec
                   Policy.erase (Evaluate.network c.Spec.Task net c.Greedy)
               yield c.Name, None, false, make ]
 
