@@ -106,12 +106,31 @@ type PlotArgs =
             | Out _ -> "the PNG to write (default learning_curves.png)."
             | Title _ -> "the plot's title."
 
+type ReproduceArgs =
+    | [<MainCommand>] Recipe_Name of recipe: string
+    | Iterations of int
+    | Minutes of float
+    | [<AltCommandLine("--checkpoint_dir")>] Checkpoint_Dir of path: string
+    | [<AltCommandLine("--results_dir")>] Results_Dir of path: string
+    | Page
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Recipe_Name _ -> "the recipe to run (resuming where it stopped); without one, list the recipes."
+            | Iterations _ -> "train at most this many more iterations, then stop (rerun to continue)."
+            | Minutes _ -> "stop after the iteration during which this many minutes have passed (rerun to continue)."
+            | Checkpoint_Dir _ -> "checkpoint root: the recipe trains in <checkpoint_dir>/recipes/<recipe> (default checkpoints)."
+            | Results_Dir _ -> "where results go: <results_dir>/<recipe>.{json,md,png}, and the page <results_dir>.md (default docs/results)."
+            | Page -> "only regenerate <results_dir>.md from the result files."
+
 type Command =
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Evaluate of ParseResults<EvalArgs.EvaluateArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Table of ParseResults<EvalArgs.TableArgs>
+    | [<SubCommand; CliPrefix(CliPrefix.None)>] Reproduce of ParseResults<ReproduceArgs>
 
     interface IArgParserTemplate with
         member c.Usage =
@@ -121,6 +140,7 @@ type Command =
             | Plot _ -> "overlay the learning curves of several runs in one PNG."
             | Evaluate _ -> "mean meta-episode return (95% CI) of a trained policy and/or baselines on the same seeded tasks."
             | Table _ -> "the papers' tables: every baseline on every setup beside the published numbers (Markdown, CSV, JSON)."
+            | Reproduce _ -> "run a recipe reproducing a published RL² number: train, then evaluate peak and final against the baselines."
 
 /// A user mistake, reported in one line (exit code 2).
 exception UsageError of string
@@ -187,7 +207,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let architecture = r.GetResult(Architecture, defaultValue = "gru")
     let numFeatures = r.GetResult(TrainArgs.Num_Features, defaultValue = 256)
     let modelName = r.GetResult(Model_Name, defaultValue = "defaults")
-    let checkpointDir = r.GetResult(Checkpoint_Dir, defaultValue = "checkpoints")
+    let checkpointDir = r.GetResult(TrainArgs.Checkpoint_Dir, defaultValue = "checkpoints")
     let maxIters = r.GetResult(Max_Pol_Iters, defaultValue = 12000)
     let perUpdate = r.GetResult(Meta_Episodes_Per_Policy_Update, defaultValue = -1)
     let batch = r.GetResult(Meta_Episodes_Per_Learner_Batch, defaultValue = 60)

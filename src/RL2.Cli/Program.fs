@@ -47,6 +47,7 @@ let main argv =
         | Plot r -> plot r
         | Evaluate r -> EvalCommands.evaluate r
         | Table r -> EvalCommands.table r
+        | Reproduce r -> Reproduce.command r
     with
     | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
         printfn "%s" e.Message
@@ -55,7 +56,7 @@ let main argv =
         // Argu appends the whole usage; one line and a pointer to --help read better.
         let lines = e.Message.Trim().Split('\n')
         let first = lines[0].Replace("ERROR: ", "")
-        let help = if argv.Length > 0 && List.contains argv[0] [ "train"; "bench"; "plot"; "evaluate"; "table" ] then $"rl2 {argv[0]} --help" else "rl2 --help"
+        let help = if argv.Length > 0 && List.contains argv[0] [ "train"; "bench"; "plot"; "evaluate"; "table"; "reproduce" ] then $"rl2 {argv[0]} --help" else "rl2 --help"
         eprintfn "rl2: %s (see '%s')" first help
         2
     | UsageError msg ->
