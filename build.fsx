@@ -30,7 +30,7 @@ let docs () =
     let rl2 = IO.Path.Combine(root, "src/RL2.Cli/bin/Release/net10.0/linux-x64/rl2")
     let section (args: string) = $"### `rl2 {args}`\n\n```\n{capture rl2 args}\n```\n"
     let reference =
-        [ "--help"; "train --help"; "evaluate --help"; "table --help"; "bench --help"; "plot --help" ] |> List.map section |> String.concat "\n"
+        [ "--help"; "train --help"; "evaluate --help"; "table --help"; "reproduce --help"; "bench --help"; "plot --help" ] |> List.map section |> String.concat "\n"
     let readme = IO.Path.Combine(root, "README.md")
     let text = IO.File.ReadAllText readme
     let startMarker, endMarker = "<!-- cli-reference:start -->", "<!-- cli-reference:end -->"
@@ -113,13 +113,27 @@ let table () =
     IO.File.WriteAllText(IO.Path.Combine(root, "docs", "tables.md"), String.Join("\n", lines) + "\n")
     printfn "wrote docs/tables.md"
 
+/// `rl2 reproduce` with the arguments after the target: lists the recipes, or runs one (resuming where it
+/// stopped) and, once it is trained, writes its result to docs/results/ and regenerates docs/results.md.
+let reproduce () =
+    run "build src/RL2.Cli -c Release --nologo -v q"
+    let psi = ProcessStartInfo(IO.Path.Combine(root, "src/RL2.Cli/bin/Release/net10.0/linux-x64/rl2"), WorkingDirectory = root)
+    psi.ArgumentList.Add "reproduce"
+    for a in fsi.CommandLineArgs |> Array.skip 2 do
+        psi.ArgumentList.Add a
+    use p = Process.Start psi
+    p.WaitForExit()
+    // rl2 has said what went wrong, in one line.
+    if p.ExitCode <> 0 then exit p.ExitCode
+
 let targets =
     [ "build", "build everything (Release)", fun () -> run "build RL2.sln -c Release"
       "test", "run every test (the README's test command)", fun () -> run "run --project tests/RL2.Tests -c Release"
       "train", "the README's training demo", fun () -> run $"run --project src/RL2.Cli -c Release -- train {demoFlags}"
       "docs", "regenerate the README's CLI reference from rl2 --help", docs
       "api", "regenerate docs/api.md from the library's XML doc comments", api
-      "table", "regenerate docs/tables.md: every baseline on every setup of the papers' tables", table ]
+      "table", "regenerate docs/tables.md: every baseline on every setup of the papers' tables", table
+      "reproduce", "list the recipes; 'reproduce <recipe> [--iterations K] [--minutes M]' runs one (resuming)", reproduce ]
 
 match fsi.CommandLineArgs |> Array.skip 1 |> Array.tryHead with
 | Some name when targets |> List.exists (fun (n, _, _) -> n = name) ->
@@ -129,5 +143,5 @@ match fsi.CommandLineArgs |> Array.skip 1 |> Array.tryHead with
     other |> Option.iter (eprintfn "unknown target '%s'")
     printfn "usage: dotnet fsi build.fsx <target>\n"
     for n, d, _ in targets do
-        printfn "  %-8s %s" n d
+        printfn "  %-9s %s" n d
     if other.IsSome then exit 2

@@ -2,46 +2,70 @@
 /// (seed and evaluation cadence included) and the goal its peak must reach.
 module RL2.Cli.Recipes
 
+open RL2.Eval.Published
 open RL2.Eval.Reproduction
 open RL2.Cli.Args
+
+/// The paper's iterations are 240 000 steps over 8 processes at learning rate 2e-4; on 2 vCPUs such an
+/// iteration takes one to several minutes, so every recipe takes 10 to 20 times smaller iterations at a
+/// 5 times larger learning rate: many more updates per hour for the same steps (measured below on this
+/// machine, shared with other work, 1 torch thread).
+let private smallerIterations (steps: string) =
+    $"{steps} steps per iteration (paper 240 000), learning rate 1e-3 (paper 2e-4)"
+
+/// The papers' 6.7 and 6.8 on n = 10, k = 5 are within their own ±0.14 sampling noise of the exact
+/// Bayes-optimal 6.660, which no policy exceeds in expectation.
+let private ceiling = Near(6.660, 0.05)
 
 let table: Recipe list =
     [ { Name = "bandit-n10-k5-gru"
         Title = "GRU on 10-pull, 5-arm Bernoulli bandits"
-        Flags = "--meta_episode_len 10 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 600 --max_pol_iters 1500 --eval_every 10 --seed 0"
-        Column = "RL2 GRU (paper)"
-        Goal = Near(6.660, 0.05)
-        Deviations = "6 000 steps per iteration (paper 240 000), learning rate 1e-3 (paper 2e-4)"
+        Setup = BanditSetup(10, 5)
+        Flags = "--meta_episode_len 10 --num_features 128 --adam_lr 1e-3 --meta_episodes_per_policy_update 1200 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "GRU"
+        Goal = ceiling
+        Deviations = smallerIterations "12 000" + ", GRU of 128 features (paper 256)"
         Why =
-          "On 2 vCPUs an iteration of 240 000 steps takes minutes; 40 times smaller iterations with a 5 times larger step learn in the same number of steps with 40 times more updates per hour. The papers' 6.7 and 6.8 are within their ±0.14 sampling noise of the exact Bayes-optimal 6.660, which no policy exceeds in expectation, so the goal is that ceiling." }
+          "In 4-minute trials (seed 0, held-out evaluation every 10 iterations) 256 features learned no faster per iteration than 128 "
+          + "(6.43 against 6.50 at iteration 60, 600 meta-episodes per iteration) at half the speed, and 1 200 meta-episodes per "
+          + "iteration reached 6.55 at 0.6 M steps against 6.49-6.53 for 600. The goal is the Bayes-optimal 6.660: the papers' 6.7 "
+          + "is within its own sampling noise of that ceiling." }
       { Name = "bandit-n100-k5-gru"
         Title = "GRU on 100-pull, 5-arm Bernoulli bandits"
-        Flags = "--meta_episode_len 100 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1500 --eval_every 10 --seed 0"
-        Column = "RL2 GRU (paper)"
+        Setup = BanditSetup(100, 5)
+        Flags = "--meta_episode_len 100 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "GRU"
         Goal = AtLeast 78.7
-        Deviations = "24 000 steps per iteration (paper 240 000), learning rate 1e-3 (paper 2e-4)"
-        Why = "Ten times smaller iterations with a larger step: ten times more updates per hour on 2 vCPUs." }
+        Deviations = smallerIterations "24 000"
+        Why =
+          "An iteration of 24 000 steps took 6-12 s here (GRU 128-256); the paper's width is kept for the 100-step memory. "
+          + "The result must also not fall below the strongest classic baseline (Gittins) on the same tasks." }
       { Name = "mdp-n10-gru"
         Title = "GRU on 10 episodes of random tabular MDPs (10 states, 5 actions, 10 steps)"
-        Flags = "--environment tabular_mdp --meta_episode_len 100 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1500 --eval_every 10 --seed 0"
-        Column = "RL2 GRU (paper)"
+        Setup = MdpSetup 10
+        Flags = "--environment tabular_mdp --meta_episode_len 100 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "GRU"
         Goal = AtLeast 157.3
-        Deviations = "24 000 steps per iteration (paper 240 000), learning rate 1e-3 (paper 2e-4)"
-        Why = "Ten times smaller iterations with a larger step: ten times more updates per hour on 2 vCPUs." }
+        Deviations = smallerIterations "24 000"
+        Why =
+          "An iteration of 24 000 steps took 5-11 s here (GRU 128-256). RL² learns MDPs slowly: the README's GRU-128 run at this "
+          + "size reached 110.5 after 150 iterations from the random player's 100; the run resumes if --max_pol_iters is raised." }
       { Name = "bandit-n10-k5-snail"
         Title = "SNAIL on 10-pull, 5-arm Bernoulli bandits"
-        Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 1e-3 --meta_episodes_per_policy_update 600 --max_pol_iters 1500 --eval_every 10 --seed 0"
-        Column = "RL2 SNAIL (paper)"
-        Goal = Near(6.660, 0.05)
-        Deviations = "6 000 steps per iteration (paper 240 000), learning rate 1e-3 (paper 2e-4)"
-        Why = "As for the GRU recipe; SNAIL with 32 features as in the papers." }
+        Setup = BanditSetup(10, 5)
+        Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 1e-3 --meta_episodes_per_policy_update 1200 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "SNAIL"
+        Goal = ceiling
+        Deviations = smallerIterations "12 000"
+        Why = "The GRU recipe's iterations, with the papers' SNAIL of 32 features. The goal is the Bayes-optimal 6.660: the published 6.6 and 6.8 are within their own sampling noise of that ceiling." }
       { Name = "mdp-n10-snail"
         Title = "SNAIL on 10 episodes of random tabular MDPs (10 states, 5 actions, 10 steps)"
-        Flags = "--environment tabular_mdp --architecture snail --num_features 32 --meta_episode_len 100 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1500 --eval_every 10 --seed 0"
-        Column = "RL2 SNAIL (paper)"
+        Setup = MdpSetup 10
+        Flags = "--environment tabular_mdp --architecture snail --num_features 32 --meta_episode_len 100 --adam_lr 1e-3 --meta_episodes_per_policy_update 120 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "SNAIL"
         Goal = AtLeast 160.1
-        Deviations = "24 000 steps per iteration (paper 240 000), learning rate 1e-3 (paper 2e-4)"
-        Why = "Ten times smaller iterations with a larger step: ten times more updates per hour on 2 vCPUs." } ]
+        Deviations = smallerIterations "12 000"
+        Why = "SNAIL trains at about 850 steps/s on these MDPs here (the GRU 2 000-4 500), so its iterations are half the GRU recipe's: about 15-30 s each." } ]
 
 /// A recipe by name, or a usage error naming them all.
 let find (name: string) =

@@ -54,6 +54,8 @@ let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceAr
     iterations |> Option.iter (fun k -> if k < 1 then fail $"--iterations must be at least 1, got {k}")
     minutes |> Option.iter (fun m -> if not (m >= 0.0) then fail $"--minutes must not be negative, got {m}")
     let req = request recipe (r.GetResult(ReproduceArgs.Checkpoint_Dir, defaultValue = "checkpoints"))
+    if Table.setupOf (EvalCommands.networkSpec req.Config) <> Some recipe.Setup then
+        failwith $"recipe {recipe.Name}: its flags do not train for {recipe.Setup.Environment} {recipe.Setup.Label}"
     let run = req.Settings.RunDir.Value
     let changed = TrainCommand.checkResume run req.Config
     let target = req.Settings.MaxIterations

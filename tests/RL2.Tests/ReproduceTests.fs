@@ -107,8 +107,9 @@ let reproduction =
             let recipe: Reproduction.Recipe =
                 { Name = "tiny"
                   Title = "a tiny GRU"
+                  Setup = Published.BanditSetup(10, 5)
                   Flags = "--meta_episode_len 10"
-                  Column = "RL2 GRU (paper)"
+                  Agent = "GRU"
                   Goal = Reproduction.Near(6.66, 0.05)
                   Deviations = "4 iterations"
                   Why = "a test." }
@@ -116,18 +117,20 @@ let reproduction =
             let o = Reproduction.assess recipe spec run 2L 300 "tiny.png"
             Expect.equal o.Peak.Iteration (Checkpoint.tryBest run).Value.Iteration "peak = the best checkpoint"
             Expect.equal (o.Final.Iteration, o.Final.EnvSteps) (4, 2400L) "final = the newest checkpoint"
-            Expect.equal o.Published (Some 6.7) "the published GRU number"
+            Expect.equal (o.Paper, o.Reference) (Some 6.7, Some 6.7) "the published GRU numbers"
             Expect.isFalse o.Reached "four iterations reach nothing"
             Expect.isFalse (List.contains o.Baseline [ "Random"; "Bayes-optimal" ]) $"a classic baseline: {o.Baseline}"
             Expect.isGreaterThan o.BaselineReturn.Mean 6.3 "the strongest classic baseline on n=10, k=5"
             Expect.isGreaterThan o.Optimum.Value.Mean o.Final.Return.Mean "the optimum is above an untrained policy"
+            Expect.isLessThan o.PeakMinusOptimum.Value.Mean 0.0 "the peak, paired with the optimum"
             Expect.equal [ o.Peak.Return.Count; o.Final.Return.Count; o.BaselineReturn.Count; o.PeakMinusBaseline.Count ] [ 300; 300; 300; 300 ] "300 tasks each"
             Expect.floatClose Accuracy.high o.FinalMinusBaseline.Mean (o.Final.Return.Mean - o.BaselineReturn.Mean) "final − baseline, paired"
             Expect.equal (Reproduction.ofJson (Reproduction.toJson o)) o "JSON round trip"
-            let other = { recipe with Name = "other"; Goal = Reproduction.AtLeast 80.0 }
+            let other = { recipe with Name = "other"; Agent = "SNAIL"; Goal = Reproduction.AtLeast 80.0 }
             let page = Reproduction.page "results" [ recipe; other ] [ o ]
-            Expect.stringContains page "| [tiny](#tiny) | 6.7 |" "tiny's row with the published number"
-            Expect.stringContains page "| [other](#other) | | not run to the end yet |" "the other recipe's row"
+            Expect.stringContains page "| [tiny](#tiny) | 6.7 / 6.7 |" "tiny's row with the published number"
+            Expect.stringContains page "| [other](#other) | 6.6 / 6.8 | not run to the end yet |" "the other recipe's row"
+            Expect.throws (fun () -> Reproduction.assess { recipe with Setup = Published.MdpSetup 10 } spec run 2L 10 "x.png" |> ignore) "a recipe whose flags train another setup"
             Expect.stringContains page "![learning curve of tiny](results/tiny.png)" "the curve"
         }
     ]

@@ -29,10 +29,12 @@ type Recipe =
     { Name: string
       /// What it reproduces, in a few words.
       Title: string
+      /// The row of the papers' tables it trains for.
+      Setup: Published.Setup
       /// The `rl2 train` flags, seed and evaluation cadence included (the run directory is added).
       Flags: string
-      /// The published column it reproduces, e.g. "RL2 GRU (paper)".
-      Column: string
+      /// The published RL² columns it reproduces: "GRU" or "SNAIL" (the papers' and the reference's).
+      Agent: string
       Goal: Goal
       /// The settings that differ from the paper's, briefly (for the table).
       Deviations: string
@@ -61,8 +63,10 @@ type Outcome =
       Why: string
       /// The row of the papers' tables, e.g. "bandit n=10,k=5".
       Setup: string
-      Column: string
-      Published: float option
+      Agent: string
+      /// The papers' number and the reference implementation's (SPEC §8 quotes the latter).
+      Paper: float option
+      Reference: float option
       Goal: string
       /// Whether the peak's mean meets the goal.
       Reached: bool
@@ -76,18 +80,19 @@ type Outcome =
       BaselineReturn: Stats.Summary
       PeakMinusBaseline: Stats.Summary
       FinalMinusBaseline: Stats.Summary
-      /// The exact Bayes-optimal policy on the same tasks, where it is tractable.
+      /// The exact Bayes-optimal policy on the same tasks, where it is tractable, and the peak's
+      /// paired difference from it.
       Optimum: Stats.Summary option
+      PeakMinusOptimum: Stats.Summary option
       /// The learning curve's PNG, beside the result's JSON.
       Curve: string }
 
 /// Plays the run's peak and final checkpoints and every classic baseline of its setup (all but
 /// Random; Bayes-optimal apart, as the optimum) on the same `count` meta-episodes of `seed`.
 let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: int64) (count: int) (curve: string) =
-    let setup =
-        match Table.setupOf spec with
-        | Some s -> s
-        | None -> invalidArg (nameof spec) $"{spec.Task.Name} with meta-episodes of {spec.MetaEpisodeLen} steps is no row of the papers' tables"
+    let setup = recipe.Setup
+    if Table.setupOf spec <> Some setup then
+        invalidArg (nameof spec) $"{recipe.Name} trains {spec.Task.Name} with meta-episodes of {spec.MetaEpisodeLen} steps, not {setup.Environment} {setup.Label}"
     let play policy = Evaluate.play spec.Task spec.MetaEpisodeLen seed count policy
     let metrics = Metrics.read run
     let measured which =
@@ -110,15 +115,16 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
         [ for e in entries do
               if e.Name <> "Random" && e.Name <> "Bayes-optimal" then e.Label, play e.Policy ]
     let baseline, baselineReturns = classic |> List.maxBy (snd >> Array.average)
-    let published = Published.value setup recipe.Column
+    let optimum = entries |> List.tryFind (fun e -> e.Name = "Bayes-optimal") |> Option.map (fun e -> play e.Policy)
     { Recipe = recipe.Name
       Title = recipe.Title
       Flags = recipe.Flags
       Deviations = recipe.Deviations
       Why = recipe.Why
       Setup = $"{setup.Environment} {setup.Label}"
-      Column = recipe.Column
-      Published = published
+      Agent = recipe.Agent
+      Paper = Published.value setup $"RL2 {recipe.Agent} (paper)"
+      Reference = Published.value setup $"RL2 {recipe.Agent} (reference)"
       Goal = recipe.Goal.Text
       Reached = recipe.Goal.MetBy peak.Return.Mean
       Seed = seed
@@ -129,7 +135,8 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
       BaselineReturn = Stats.summarize baselineReturns
       PeakMinusBaseline = Stats.paired peakReturns baselineReturns
       FinalMinusBaseline = Stats.paired finalReturns baselineReturns
-      Optimum = entries |> List.tryFind (fun e -> e.Name = "Bayes-optimal") |> Option.map (fun e -> Stats.summarize (play e.Policy))
+      Optimum = optimum |> Option.map Stats.summarize
+      PeakMinusOptimum = optimum |> Option.map (Stats.paired peakReturns)
       Curve = curve }
 
 let private json = JsonSerializerOptions(PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true)
@@ -151,13 +158,17 @@ let private signed (s: Stats.Summary) = $"%+.3f{s.Mean} ± %.3f{s.HalfWidth}"
 
 let private millions (steps: int64) = $"%.1f{float steps / 1e6} M"
 
+/// "paper / reference" published numbers.
+let private published (paper: float option) (reference: float option) =
+    let show = Option.map (sprintf "%g") >> Option.defaultValue "—"
+    $"{show paper} / {show reference}"
+
 let private verdict (o: Outcome) = if o.Reached then "reached" else "not reached"
 
 /// One recipe's section: the command, every policy's return on the fresh tasks, the paired
 /// differences, the goal, the curve and the deviations from the paper. `images` is the path from
 /// the page to the results directory.
 let section (images: string) (o: Outcome) =
-    let published = o.Published |> Option.map (sprintf "%g") |> Option.defaultValue "—"
     [ $"### {o.Recipe}"
       ""
       $"{o.Title}: `rl2 train {o.Flags}` (`dotnet fsi build.fsx reproduce {o.Recipe}`). Mean meta-episode return on"
@@ -172,8 +183,11 @@ let section (images: string) (o: Outcome) =
       | Some s -> $"| Bayes-optimal (exact) | {pm s} | | | |"
       | None -> ()
       ""
-      $"Paired on the same tasks: peak − {o.Baseline} {signed o.PeakMinusBaseline}; final − {o.Baseline} {signed o.FinalMinusBaseline}."
-      $"Published ({o.Column}): {published}. Goal {o.Goal}: **{verdict o}**."
+      $"Paired on the same tasks: peak − {o.Baseline} {signed o.PeakMinusBaseline}; final − {o.Baseline} {signed o.FinalMinusBaseline}"
+      + (match o.PeakMinusOptimum with
+         | Some d -> $"; peak − Bayes-optimal {signed d}."
+         | None -> ".")
+      $"Published RL² {o.Agent} (paper / reference implementation): {published o.Paper o.Reference}. Goal {o.Goal}: **{verdict o}**."
       ""
       $"Deviations from the paper: {o.Deviations}. {o.Why}"
       ""
@@ -188,11 +202,13 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) =
     let row (r: Recipe) =
         match Map.tryFind r.Name byName with
         | Some o ->
-            let published = o.Published |> Option.map (sprintf "%g") |> Option.defaultValue "—"
-            $"| [{r.Name}](#{r.Name}) | {published} | {pm o.Peak.Return} | {pm o.Final.Return} | {o.Baseline} {pm o.BaselineReturn} "
+            $"| [{r.Name}](#{r.Name}) | {published o.Paper o.Reference} | {pm o.Peak.Return} | {pm o.Final.Return} | {o.Baseline} {pm o.BaselineReturn} "
             + $"| {signed o.PeakMinusBaseline} | {millions o.Peak.EnvSteps} | %.2f{o.Peak.Hours} | [png]({images}/{o.Curve}) "
             + $"| {o.Goal}: {verdict o} | {r.Deviations} |"
-        | None -> $"| [{r.Name}](#{r.Name}) | | not run to the end yet | | | | | | | {r.Goal.Text} | {r.Deviations} |"
+        | None ->
+            let value column = Published.value r.Setup $"RL2 {r.Agent} ({column})"
+            let numbers = published (value "paper") (value "reference")
+            $"| [{r.Name}](#{r.Name}) | {numbers} | not run to the end yet | | | | | | | {r.Goal.Text} | {r.Deviations} |"
     let pending (r: Recipe) =
         [ $"### {r.Name}"
           ""
@@ -212,7 +228,7 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) =
       "the papers' table on the very same tasks; the strongest is shown and the difference is paired task by task."
       "Steps and hours are those to reach the peak (hours: training and periodic evaluation on this machine)."
       ""
-      "| recipe | published | ours, peak | ours, final | strongest classic baseline | peak − baseline | steps to peak | hours to peak | curve | goal | settings deviating from the paper |"
+      "| recipe | published (paper / reference) | ours, peak | ours, final | strongest classic baseline | peak − baseline | steps to peak | hours to peak | curve | goal | settings deviating from the paper |"
       "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
       yield! recipes |> List.map row
       ""
