@@ -148,6 +148,17 @@ let cli =
             Expect.stringContains out "--eval_every" "evaluation cadence"
         }
 
+        test "train --eval_every keeps the best checkpoint, and evaluate --checkpoint best replays its score" {
+            let dir = TrainingTests.tempDir ()
+            let code, out, err = CliTests.run $"{CliTests.small dir} --max_pol_iters 3 --eval_every 1 --eval_meta_episodes 100"
+            Expect.equal code 0 err
+            let best = (Checkpoint.tryBest (Path.Combine(dir, "run"))).Value
+            Expect.stringContains out $"best held-out evaluation: {best.Mean:F3}" "reported"
+            let code, out, err = CliTests.run $"evaluate --checkpoint_dir {dir} --model_name run --checkpoint best --seed 1 --meta_episodes 100"
+            Expect.equal code 0 err
+            Expect.stringContains out $"run (iteration {best.Iteration}, best) | {best.Mean:F3}" "the best checkpoint's score on the same tasks"
+        }
+
         test "a recipe stopped after --iterations, then --minutes 0, resumes at the right iteration" {
             let dir = TrainingTests.tempDir ()
             let args = $"reproduce bandit-n10-k5-gru --checkpoint_dir {dir} --results_dir {dir}/results"
