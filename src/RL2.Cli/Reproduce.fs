@@ -29,7 +29,7 @@ let private writePage (resultsDir: string) =
     Progress.note $"wrote {path}"
 
 /// The train request of a recipe, in its own run directory.
-let request (recipe: Reproduction.Recipe) (checkpointDir: string) =
+let private request (recipe: Reproduction.Recipe) (checkpointDir: string) =
     let argv =
         Array.append (recipe.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries)) [| "--checkpoint_dir"; checkpointDir; "--model_name"; $"recipes/{recipe.Name}" |]
     toTrainRequest 1 (ArgumentParser.Create<TrainArgs>().ParseCommandLine(argv, raiseOnUsage = false))

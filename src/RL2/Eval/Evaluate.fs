@@ -163,7 +163,7 @@ let loadNetwork (which: Checkpoint.Which) (run: string) (spec: NetworkSpec) =
         | None -> failwith $"no best checkpoint in {Path.GetFullPath run} (train with --eval_every)"
 
 /// The evaluation seed of the held-out tasks played during training: another set than `rl2 evaluate`'s
-/// and `rl2 table`'s default seed 0 (`rl2 evaluate --seed 1` plays the same tasks).
+/// and `rl2 table`'s default seed 0 (`rl2 evaluate --seed 1 --meta_episodes N` plays the same tasks).
 let heldOutSeed = 1L
 
 /// Evaluation during training: every `every` iterations the policy, sampling its actions, plays the
