@@ -30,7 +30,7 @@ let docs () =
     let rl2 = IO.Path.Combine(root, "src/RL2.Cli/bin/Release/net10.0/linux-x64/rl2")
     let section (args: string) = $"### `rl2 {args}`\n\n```\n{capture rl2 args}\n```\n"
     let reference =
-        [ "--help"; "train --help"; "evaluate --help"; "table --help"; "bench --help"; "plot --help" ] |> List.map section |> String.concat "\n"
+        [ "--help"; "train --help"; "evaluate --help"; "table --help"; "reproduce --help"; "bench --help"; "plot --help" ] |> List.map section |> String.concat "\n"
     let readme = IO.Path.Combine(root, "README.md")
     let text = IO.File.ReadAllText readme
     let startMarker, endMarker = "<!-- cli-reference:start -->", "<!-- cli-reference:end -->"
@@ -154,10 +154,12 @@ let performance () =
         [ "| workload | iteration s | rollout s | credit s | update s | checkpoint s | update GFLOP/s | of matmul peak | peak RSS MB |"
           "|---|---:|---:|---:|---:|---:|---:|---:|---:|" ]
         @ [ for w, r in rs ->
-                $"| {w} | {num r "iteration_seconds":F2} | {num r "rollout_seconds":F3} | {num r "credit_seconds":F4} | {num r "update_seconds":F2} | "
-                + $"{num r "checkpoint_seconds":F3} | {num r "update_gflop_per_second":F1} | {100.0 * num r "update_efficiency":F0}%% | {num r "peak_rss_mb":F0} |" ]
+                let n = num r
+                sprintf "| %s | %.2f | %.3f | %.4f | %.2f | %.3f | %.1f | %.0f%% | %.0f |" w (n "iteration_seconds") (n "rollout_seconds")
+                    (n "credit_seconds") (n "update_seconds") (n "checkpoint_seconds") (n "update_gflop_per_second")
+                    (100.0 * n "update_efficiency") (n "peak_rss_mb") ]
     let peak (rs: (string * Text.Json.JsonElement) list) =
-        rs |> List.tryHead |> Option.map (fun (_, r) -> $"{num r "matmul_gflop_per_second":F1}") |> Option.defaultValue "?"
+        rs |> List.tryHead |> Option.map (fun (_, r) -> (num r "matmul_gflop_per_second").ToString "F1") |> Option.defaultValue "?"
     let ratios =
         [ "| workload | reference iteration s | ours | ×  | reference rollout s | ours | × | reference update s | ours | × |"
           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" ]
@@ -256,6 +258,19 @@ let quality () =
     run $"run --project src/RL2.Cli -c Release --no-build -- plot {runs} --x seconds --out docs/images/time-to-quality.png --title \"bandit n=10 k=5: time to quality\" --level Bayes-optimal 6.66"
     performance ()
 
+/// `rl2 reproduce` with the arguments after the target: lists the recipes, or runs one (resuming where it
+/// stopped) and, once it is trained, writes its result to docs/results/ and regenerates docs/results.md.
+let reproduce () =
+    run "build src/RL2.Cli -c Release --nologo -v q"
+    let psi = ProcessStartInfo(IO.Path.Combine(root, "src/RL2.Cli/bin/Release/net10.0/linux-x64/rl2"), WorkingDirectory = root)
+    psi.ArgumentList.Add "reproduce"
+    for a in fsi.CommandLineArgs |> Array.skip 2 do
+        psi.ArgumentList.Add a
+    use p = Process.Start psi
+    p.WaitForExit()
+    // rl2 has said what went wrong, in one line.
+    if p.ExitCode <> 0 then exit p.ExitCode
+
 let targets =
     [ "build", "build everything (Release)", fun () -> run "build RL2.sln -c Release"
       "test", "run every test (the README's test command)", fun () -> run "run --project tests/RL2.Tests -c Release"
@@ -265,7 +280,8 @@ let targets =
       "table", "regenerate docs/tables.md: every baseline on every setup of the papers' tables", table
       "bench", "run rl2 bench's iteration workloads into docs/bench and regenerate docs/performance.md", bench
       "quality", "time-to-quality runs (3 seeds per setting) and regenerate docs/performance.md", quality
-      "performance", "regenerate docs/performance.md from docs/bench and runs/quality", performance ]
+      "performance", "regenerate docs/performance.md from docs/bench and runs/quality", performance
+      "reproduce", "list the recipes; 'reproduce <recipe> [--iterations K] [--minutes M]' runs one (resuming)", reproduce ]
 
 match fsi.CommandLineArgs |> Array.skip 1 |> Array.tryHead with
 | Some name when targets |> List.exists (fun (n, _, _) -> n = name) ->
@@ -275,5 +291,5 @@ match fsi.CommandLineArgs |> Array.skip 1 |> Array.tryHead with
     other |> Option.iter (eprintfn "unknown target '%s'")
     printfn "usage: dotnet fsi build.fsx <target>\n"
     for n, d, _ in targets do
-        printfn "  %-8s %s" n d
+        printfn "  %-9s %s" n d
     if other.IsSome then exit 2

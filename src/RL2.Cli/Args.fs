@@ -39,6 +39,8 @@ type TrainArgs =
     | [<AltCommandLine("--adam_wd")>] Adam_Wd of float
     | Seed of int64
     | Threads of int
+    | [<AltCommandLine("--eval_every")>] Eval_Every of iterations: int
+    | [<AltCommandLine("--eval_meta_episodes")>] Eval_Meta_Episodes of int
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -74,6 +76,9 @@ type TrainArgs =
             | Adam_Wd _ -> "AdamW weight decay on weight matrices (default 0.01)."
             | Seed _ -> "random seed: tasks, actions, weights and minibatches all derive from it (default 0)."
             | Threads _ -> "torch intra-op threads (default 1: measured fastest on small 2-vCPU machines)."
+            | Eval_Every _ ->
+                "every N iterations, play the policy on a fixed held-out task set (evaluation seed 1) and keep the best-scoring checkpoint in <run>/best; 0 = never (default 0)."
+            | Eval_Meta_Episodes _ -> "meta-episodes of each evaluation (default 1000)."
 
 type BenchArgs =
     | Suite of name: string
@@ -119,12 +124,31 @@ type PlotArgs =
             | X _ -> "x axis: steps (environment steps) or seconds (training wall clock) (default steps)."
             | Level _ -> "a dashed horizontal reference line, e.g. --level Bayes-optimal 6.66 (repeatable)."
 
+type ReproduceArgs =
+    | [<MainCommand>] Recipe_Name of recipe: string
+    | Iterations of int
+    | Minutes of float
+    | [<AltCommandLine("--checkpoint_dir")>] Checkpoint_Dir of path: string
+    | [<AltCommandLine("--results_dir")>] Results_Dir of path: string
+    | Page
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Recipe_Name _ -> "the recipe to run (resuming where it stopped); without one, list the recipes."
+            | Iterations _ -> "train at most this many more iterations, then stop (rerun to continue)."
+            | Minutes _ -> "stop after the iteration during which this many minutes have passed (rerun to continue)."
+            | Checkpoint_Dir _ -> "checkpoint root: the recipe trains in <checkpoint_dir>/recipes/<recipe> (default checkpoints)."
+            | Results_Dir _ -> "where results go: <results_dir>/<recipe>.{json,md,png}, and the page <results_dir>.md (default docs/results)."
+            | Page -> "only regenerate <results_dir>.md from the result files."
+
 type Command =
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Plot of ParseResults<PlotArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Evaluate of ParseResults<EvalArgs.EvaluateArgs>
     | [<SubCommand; CliPrefix(CliPrefix.None)>] Table of ParseResults<EvalArgs.TableArgs>
+    | [<SubCommand; CliPrefix(CliPrefix.None)>] Reproduce of ParseResults<ReproduceArgs>
 
     interface IArgParserTemplate with
         member c.Usage =
@@ -134,6 +158,7 @@ type Command =
             | Plot _ -> "overlay the learning curves of several runs in one PNG."
             | Evaluate _ -> "mean meta-episode return (95% CI) of a trained policy and/or baselines on the same seeded tasks."
             | Table _ -> "the papers' tables: every baseline on every setup beside the published numbers (Markdown, CSV, JSON)."
+            | Reproduce _ -> "run a recipe reproducing a published RL² number: train, then evaluate peak and final against the baselines."
 
 /// A user mistake, reported in one line (exit code 2).
 exception UsageError of string
@@ -183,6 +208,8 @@ let checkWritable (dir: string) =
 
 type TrainRequest =
     { Settings: Trainer.Settings
+      /// Periodic evaluation (`--eval_every`), if any.
+      Evaluation: Trainer.Evaluation option
       /// Every flag that shapes the run, as saved beside its checkpoints.
       Config: RunConfig.Config
       Threads: int
@@ -198,7 +225,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let architecture = r.GetResult(Architecture, defaultValue = "gru")
     let numFeatures = r.GetResult(TrainArgs.Num_Features, defaultValue = 256)
     let modelName = r.GetResult(Model_Name, defaultValue = "defaults")
-    let checkpointDir = r.GetResult(Checkpoint_Dir, defaultValue = "checkpoints")
+    let checkpointDir = r.GetResult(TrainArgs.Checkpoint_Dir, defaultValue = "checkpoints")
     let maxIters = r.GetResult(Max_Pol_Iters, defaultValue = 12000)
     let perUpdate = r.GetResult(Meta_Episodes_Per_Policy_Update, defaultValue = -1)
     let batch = r.GetResult(Meta_Episodes_Per_Learner_Batch, defaultValue = 60)
@@ -213,6 +240,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let wd = r.GetResult(Adam_Wd, defaultValue = 0.01)
     let seed = r.GetResult(Seed, defaultValue = 0L)
     let threads = r.GetResult(TrainArgs.Threads, defaultValue = 1)
+    let evalEvery = r.GetResult(Eval_Every, defaultValue = 0)
+    let evalCount = r.GetResult(Eval_Meta_Episodes, defaultValue = 1000)
     let task =
         match Catalog.tryFind environment with
         | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
@@ -251,6 +280,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (eps > 0.0) $"--adam_eps must be positive, got {eps}"
     check (wd >= 0.0) $"--adam_wd must not be negative, got {wd}"
     check (threads >= 1) $"--threads must be at least 1, got {threads}"
+    check (evalEvery >= 0) $"--eval_every must not be negative, got {evalEvery}"
+    check (evalCount >= 2) $"--eval_meta_episodes must be at least 2, got {evalCount}"
     checkName "model_name" modelName
     check (checkpointDir <> "") "--checkpoint_dir must not be empty"
     check (checkpointDir.Split([| '/'; '\\' |]) |> Array.forall ((<>) "..")) $"--checkpoint_dir must not contain '..' parts, got '{checkpointDir}'"
@@ -277,6 +308,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let run = Path.Combine(checkpointDir, modelName)
     checkWritable run
     { Settings = settings
+      Evaluation = if evalEvery > 0 then Some(RL2.Eval.Evaluate.periodic task metaEpisodeLen evalEvery evalCount) else None
       Config =
         Map.ofList
             [ "environment", environment
@@ -306,7 +338,10 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
               "adam_eps", string eps
               "adam_wd", string wd
               "seed", string seed
-              "processes", string processes ]
+              "processes", string processes
+              if evalEvery > 0 then
+                  "eval_every", string evalEvery
+                  "eval_meta_episodes", string evalCount ]
       Threads = threads
       Summary =
         [ "environment", environment
@@ -316,4 +351,6 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           "optimiser", $"AdamW lr {lr}, eps {eps}, wd {wd}"
           "PPO", $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}"
           "seed / threads", $"{seed} / {threads}"
+          "evaluation",
+          (if evalEvery > 0 then $"every {evalEvery} iterations, {evalCount} held-out meta-episodes (seed {RL2.Eval.Evaluate.heldOutSeed}); best in <run>/best" else "none")
           "run directory", Path.Combine(checkpointDir, modelName) ] }

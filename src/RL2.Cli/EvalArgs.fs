@@ -6,6 +6,7 @@ open Argu
 type EvaluateArgs =
     | [<AltCommandLine("--checkpoint_dir")>] Checkpoint_Dir of path: string
     | [<AltCommandLine("--model_name")>] Model_Name of string
+    | Checkpoint of which: string
     | [<AltCommandLine("--meta_episodes")>] Meta_Episodes of int
     | Seed of int64
     | Greedy
@@ -34,6 +35,7 @@ type EvaluateArgs =
             | Checkpoint_Dir _ -> "checkpoint root directory (default checkpoints)."
             | Model_Name _ ->
                 "run to evaluate: the newest checkpoint in <checkpoint_dir>/<model_name> (default defaults; omit with --baseline to play baselines only)."
+            | Checkpoint _ -> "latest (the newest checkpoint) or best (the best evaluation during training, <run>/best) (default latest)."
             | Meta_Episodes _ -> "meta-episodes to play, all in one batch (default 1000)."
             | Seed _ -> "evaluation seed: the same seed gives every policy the same tasks (default 0)."
             | Greedy -> "play the network's most probable action instead of sampling from it."

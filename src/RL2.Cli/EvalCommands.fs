@@ -78,6 +78,13 @@ let private checkRun (run: string) =
     if not (Directory.Exists run) then fail $"no run directory {run}"
     if (Checkpoint.latest run).IsNone then fail $"{run} holds no complete checkpoint"
 
+/// `--checkpoint latest|best`; a best checkpoint must exist.
+let checkpointOf (run: string) (text: string) =
+    let which = choose "checkpoint" text [ "latest", Checkpoint.Latest; "best", Checkpoint.Best ]
+    if which = Checkpoint.Best && (Checkpoint.tryBest run).IsNone then
+        fail $"{run} has no best checkpoint: it was trained without --eval_every"
+    which
+
 /// A baseline by its command-line name (case-insensitive) and optional variant, for one setup.
 let findBaseline (spec: Evaluate.NetworkSpec) (defaultVariant: string) (nameAndVariant: string) =
     let name, variant =
@@ -134,6 +141,7 @@ let evaluate (r: ParseResults<EvaluateArgs>) =
     let run =
         Path.Combine(r.GetResult(EvaluateArgs.Checkpoint_Dir, defaultValue = "checkpoints"), r.GetResult(EvaluateArgs.Model_Name, defaultValue = "defaults"))
     if withNetwork then checkRun run
+    let which = if withNetwork then checkpointOf run (r.GetResult(EvaluateArgs.Checkpoint, defaultValue = "latest")) else Checkpoint.Latest
     let given =
         [ let add key (v: 'a option) = v |> Option.map (fun x -> key, string x)
           yield! [ add "environment" (r.TryGetResult EvaluateArgs.Environment)
@@ -157,8 +165,10 @@ let evaluate (r: ParseResults<EvaluateArgs>) =
     Progress.widen ()
     let policies =
         [ if withNetwork then
-              let net, iteration = Evaluate.loadNetwork run spec
-              let name = $"""{Path.GetFileName(Path.TrimEndingDirectorySeparator run)} (iteration {iteration}{if r.Contains EvaluateArgs.Greedy then ", greedy" else ""})"""
+              let net, iteration = Evaluate.loadNetwork which run spec
+              let tags = [ if which = Checkpoint.Best then "best"
+                           if r.Contains EvaluateArgs.Greedy then "greedy" ]
+              let name = $"""{Path.GetFileName(Path.TrimEndingDirectorySeparator run)} (iteration {iteration}{tags |> List.map ((+) ", ") |> String.concat ""})"""
               yield name, Policy.erase (Evaluate.network spec.Task net (r.Contains EvaluateArgs.Greedy))
           for e in entries -> e.Label, e.Policy ]
     Progress.summary

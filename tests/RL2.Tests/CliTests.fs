@@ -135,6 +135,16 @@ let badInputs: (string * (string -> unit) * (string -> string) * string) list =
       (fun d -> $"{small d} --max_pol_iters 3 --environment tabular_mdp"),
       "--environment was bandit, now tabular_mdp"
       "resume with another seed", trained, (fun d -> $"{small d} --max_pol_iters 3 --seed 9"), "--seed was 0, now 9"
+      "negative evaluation interval", none, flag "train --eval_every -1", "--eval_every must not be negative"
+      "one-episode evaluation", none, flag "train --eval_every 5 --eval_meta_episodes 1", "--eval_meta_episodes must be at least 2"
+      "best checkpoint of a run trained without evaluations",
+      trained,
+      (fun d -> $"evaluate --checkpoint_dir {d} --model_name run --checkpoint best"),
+      "has no best checkpoint"
+      "unknown checkpoint choice", trained, (fun d -> $"evaluate --checkpoint_dir {d} --model_name run --checkpoint peak"), "--checkpoint must be one of latest, best"
+      "unknown recipe", none, flag "reproduce bandit-n10-k3-gru", "unknown recipe 'bandit-n10-k3-gru'; the recipes are bandit-n10-k5-gru"
+      "zero recipe iterations", none, flag "reproduce bandit-n10-k5-gru --iterations 0", "--iterations must be at least 1"
+      "negative recipe minutes", none, flag "reproduce bandit-n10-k5-gru --minutes -1", "--minutes must not be negative"
       "plot of a directory without metrics", none, (fun d -> $"plot {d}"), "has no metrics.jsonl"
       "plot without runs", none, flag "plot", "missing argument"
       "every checkpoint damaged",

@@ -69,7 +69,7 @@ let determinismTests =
             let settings = { TrainingTests.settings bandit5 10 with NumFeatures = 16; MaxIterations = 1; MetaEpisodesPerIteration = 60; RunDir = Some run }
             Trainer.train RL2.Dist.Communicator.single settings TrainingTests.quiet |> ignore
             let spec: Evaluate.NetworkSpec = { Task = bandit5; Architecture = Architecture.gru; NumFeatures = 16; MetaEpisodeLen = 10 }
-            let net, iteration = Evaluate.loadNetwork run spec
+            let net, iteration = Evaluate.loadNetwork Checkpoint.Latest run spec
             Expect.equal iteration 1 "the newest checkpoint"
             // The trainer's own restore of the same checkpoint gives the same policy weights.
             let learner = Trainer.createLearner settings

@@ -117,6 +117,23 @@ let ranks =
                 let a, b = Metrics.read dirA |> Array.map strip, Metrics.read dirB |> Array.map strip
                 Expect.equal (b |> Array.map _.Iteration) [| 1; 2; 3; 4 |] "iterations continue after the resume"
                 Expect.equal b a "identical metrics with and without the interruption"
+
+        onRanks "evaluations on process 0 and a time limit leave two-process training as it is without them" <| fun comm ->
+            let s = { small with MaxIterations = 3 }
+            let dirA, dirB = sharedDir comm, sharedDir comm
+            Trainer.train comm { s with RunDir = Some dirA } TrainingTests.quiet |> ignore
+            let evaluating: Trainer.Options = { Evaluation = Some(RL2.Eval.Evaluate.periodic s.Task s.MetaEpisodeLen 1 50); TimeLimit = Some TimeSpan.Zero }
+            // A zero time limit stops every rank after the first iteration; the resume goes to the end.
+            let first = Trainer.trainWith comm { s with RunDir = Some dirB } evaluating (Trainer.createLearner s) TrainingTests.quiet
+            Expect.equal (first |> Option.map _.Iteration) (Some 1) $"rank {comm.Rank} stopped after iteration 1"
+            Trainer.trainWith comm { s with RunDir = Some dirB } { evaluating with TimeLimit = None } (Trainer.createLearner s) TrainingTests.quiet |> ignore
+            if comm.Rank = 0 then
+                let strip (m: Metrics.Iteration) =
+                    { m with Seconds = 0.0; StepsPerSecond = 0.0; RolloutSeconds = 0.0; UpdateSeconds = 0.0; EvalMean = None; EvalHalfWidth = None; EvalSeconds = None }
+                let a, b = Metrics.read dirA, Metrics.read dirB
+                Expect.equal (b |> Array.map strip) (a |> Array.map strip) "identical training metrics"
+                Expect.isTrue (b |> Array.forall _.EvalMean.IsSome) "evaluated at every iteration"
+                Expect.isSome (Checkpoint.tryBest dirB) "a best checkpoint"
     ]
 
 let private onPath (name: string) =

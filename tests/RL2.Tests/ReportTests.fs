@@ -19,7 +19,10 @@ let metric i ret : Metrics.Iteration =
       LearningRate = 1e-3
       StepsPerSecond = 5000.0
       RolloutSeconds = 0.1
-      UpdateSeconds = 0.9 }
+      UpdateSeconds = 0.9
+      EvalMean = None
+      EvalHalfWidth = None
+      EvalSeconds = None }
 
 /// The scalar events of a TensorBoard file (TFRecord framing: length, CRC, Event protobuf, CRC).
 let readEvents (path: string) =

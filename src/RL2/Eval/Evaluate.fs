@@ -143,15 +143,37 @@ type NetworkSpec =
       NumFeatures: int
       MetaEpisodeLen: int }
 
-/// Rebuilds the policy network of a run and loads the newest complete checkpoint's weights;
-/// returns the network and the iteration loaded.
-let loadNetwork (run: string) (spec: NetworkSpec) =
+/// Rebuilds the policy network of a run and loads the weights of its newest complete checkpoint or of
+/// its best one; returns the network and the iteration loaded.
+let loadNetwork (which: Checkpoint.Which) (run: string) (spec: NetworkSpec) =
     use gen = new Generator(0UL)
     let arch: ArchitectureSpec =
         { InputWidth = TaskDistribution.inputWidth spec.Task
           NumFeatures = spec.NumFeatures
           ContextSize = spec.MetaEpisodeLen }
     let net = Agent.policy gen spec.Architecture arch spec.Task.NumActions
-    match Checkpoint.loadPolicy run net.Params with
-    | Some iteration -> net, iteration
-    | None -> failwith $"no complete checkpoint in {Path.GetFullPath run}"
+    match which with
+    | Checkpoint.Latest ->
+        match Checkpoint.loadPolicy run net.Params with
+        | Some iteration -> net, iteration
+        | None -> failwith $"no complete checkpoint in {Path.GetFullPath run}"
+    | Checkpoint.Best ->
+        match Checkpoint.loadBestPolicy run net.Params with
+        | Some best -> net, best.Iteration
+        | None -> failwith $"no best checkpoint in {Path.GetFullPath run} (train with --eval_every)"
+
+/// The evaluation seed of the held-out tasks played during training: another set than `rl2 evaluate`'s
+/// and `rl2 table`'s default seed 0 (`rl2 evaluate --seed 1 --meta_episodes N` plays the same tasks).
+let heldOutSeed = 1L
+
+/// Evaluation during training: every `every` iterations the policy, sampling its actions, plays the
+/// same `count` held-out meta-episodes of `heldOutSeed`. Evaluation streams only, so training is
+/// unchanged by it.
+let periodic (dist: TaskDistribution) (steps: int) (every: int) (count: int) : Trainer.Evaluation =
+    { Every = every
+      Seed = heldOutSeed
+      MetaEpisodes = count
+      Score =
+        fun net ->
+            let s = Stats.summarize (play dist steps heldOutSeed count (network dist net false))
+            s.Mean, s.HalfWidth }

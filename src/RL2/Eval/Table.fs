@@ -93,19 +93,21 @@ let knownDeviations: Map<string * string, string> =
               (MdpSetup(n).Label, "BEB (empirical)"), bebReason
               (MdpSetup(n).Label, "OPSRL"), opsrlReason ]
 
+/// Every baseline of a setup, with the hyperparameters tuned for it.
+let baselines (setup: Setup) =
+    match setup with
+    | BanditSetup(n, k) -> Catalog.banditEntries (Catalog.banditHyper n k) n k
+    | MdpSetup n -> Catalog.mdpEntries (Catalog.mdpHyper n) mdpStates mdpActions mdpEpisodeLength
+
 /// Everything a table run plays: per setup, (column label, published column, policy).
 let private plan (setup: Setup) (checkpoints: Checkpoint list) =
-    let baselines =
-        match setup with
-        | BanditSetup(n, k) -> Catalog.banditEntries (Catalog.banditHyper n k) n k
-        | MdpSetup n -> Catalog.mdpEntries (Catalog.mdpHyper n) mdpStates mdpActions mdpEpisodeLength
-    [ for e in baselines ->
+    [ for e in baselines setup ->
           let published = value setup e.Name
           e.Label, published, e.Published && published.IsSome, (fun () -> e.Policy)
       for c in checkpoints do
           if setupOf c.Spec = Some setup then
               let make () =
-                  let net, _ = Evaluate.loadNetwork c.Run c.Spec
+                  let net, _ = Evaluate.loadNetwork RL2.Train.Checkpoint.Latest c.Run c.Spec
                   Policy.erase (Evaluate.network c.Spec.Task net c.Greedy)
               yield c.Name, None, false, make ]
 

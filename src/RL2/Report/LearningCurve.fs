@@ -21,6 +21,14 @@ let ofRun (run: string) =
 let ofRunInSeconds (run: string) =
     { ofRun run with X = Metrics.read run |> Array.map _.Seconds }
 
+/// A run's periodic evaluations (`rl2 train --eval_every`): mean return on the held-out tasks against
+/// environment steps; no points when the run had none.
+let evaluationsOfRun (run: string) =
+    let ms = Metrics.read run |> Array.filter _.EvalMean.IsSome
+    { Label = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath run)) + " (held-out evaluation)"
+      X = ms |> Array.map (fun m -> float m.EnvSteps)
+      MeanReturns = ms |> Array.choose _.EvalMean }
+
 /// Draws curves and horizontal reference levels (label, value) into a PNG with the given axis labels,
 /// written under a temporary name and renamed so a viewer never sees half a file.
 let plot (path: string) (title: string) (xLabel: string) (yLabel: string) (series: Series list) (levels: (string * float) list) =

@@ -15,7 +15,10 @@ let scalars (m: Metrics.Iteration) =
       "policy/entropy", m.Entropy
       "policy/clipfrac", m.ClipFrac
       "speed/steps_per_second", m.StepsPerSecond
-      "optimizer/learning_rate", m.LearningRate ]
+      "optimizer/learning_rate", m.LearningRate
+      match m.EvalMean with
+      | Some mean -> "return/held_out_evaluation", mean
+      | None -> () ]
 
 /// A writer for the run; call the returned function once per iteration.
 let writer (run: string) =

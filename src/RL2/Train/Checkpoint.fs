@@ -198,6 +198,66 @@ let loadPolicy (run: string) (policy: torch.nn.Module) =
         with DamagedCheckpoint _ ->
             None)
 
+/// Which checkpoint of a run to load: the newest, or the one with the best evaluation so far.
+type Which =
+    | Latest
+    | Best
+
+/// The best periodic evaluation so far: its iteration, its score, and the evaluation set it was
+/// measured on (a score compares only with scores on the same set).
+type Best =
+    { Iteration: int
+      Mean: float
+      HalfWidth: float
+      Seed: int64
+      MetaEpisodes: int }
+
+/// The best checkpoint lives in `<run>/best/`, laid out like the run's own, beside `best.json`.
+let bestDir (run: string) = Path.Combine(run, "best")
+
+let private bestFile run = Path.Combine(bestDir run, "best.json")
+
+let private jsonOptions =
+    Text.Json.JsonSerializerOptions(PropertyNamingPolicy = Text.Json.JsonNamingPolicy.SnakeCaseLower, WriteIndented = true)
+
+/// The run's best evaluation so far, None if it has none.
+let tryBest (run: string) =
+    let path = bestFile run
+    if File.Exists path then
+        try
+            Some(Text.Json.JsonSerializer.Deserialize<Best>(File.ReadAllText path, jsonOptions))
+        with e ->
+            raise (DamagedCheckpoint(path, e.Message.Split('\n')[0]))
+    else
+        None
+
+/// Saves the learner as the run's best checkpoint: the checkpoint files first, then `best.json`
+/// naming them, then the previous best's files go. A crash at any point leaves `best.json` naming a
+/// complete checkpoint.
+let saveBest (run: string) (learner: Learner) (state: TrainerState) (best: Best) =
+    let dir = bestDir run
+    save dir learner state
+    let path = bestFile run
+    let tmp = path + ".tmp"
+    do
+        use stream = new FileStream(tmp, FileMode.Create, FileAccess.Write)
+        let bytes = Text.Json.JsonSerializer.SerializeToUtf8Bytes(best, jsonOptions)
+        stream.Write(bytes, 0, bytes.Length)
+        stream.Flush(true)
+    File.Move(tmp, path, true)
+    for sub in trainerDir dir :: netDirs dir do
+        for i in iterations sub do
+            if i <> best.Iteration then File.Delete(Path.Combine(sub, fileName i))
+
+/// Loads only the policy network of the run's best checkpoint; returns its record, None when the
+/// run has no best checkpoint.
+let loadBestPolicy (run: string) (policy: torch.nn.Module) =
+    tryBest run
+    |> Option.map (fun b ->
+        use r = reader (readVerified (Path.Combine(bestDir run, "policy_net", fileName b.Iteration)))
+        policy.load(r, true) |> ignore
+        b)
+
 /// Generator state as bytes, and back.
 let generatorState (gen: Generator) =
     use s = gen.get_state ()

@@ -16,11 +16,18 @@ type Iteration =
       LearningRate: float
       StepsPerSecond: float
       RolloutSeconds: float
-      UpdateSeconds: float }
+      UpdateSeconds: float
+      /// Mean return on the held-out evaluation tasks, its 95% CI half-width and the seconds the
+      /// evaluation took (not counted in `Seconds`); None on iterations without an evaluation.
+      EvalMean: float option
+      EvalHalfWidth: float option
+      EvalSeconds: float option }
 
 let fileName = "metrics.jsonl"
 
-let private options = JsonSerializerOptions(PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower)
+// None is written as nothing at all: lines of iterations without an evaluation keep their old form.
+let private options =
+    JsonSerializerOptions(PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = Serialization.JsonIgnoreCondition.WhenWritingNull)
 
 let toJson (m: Iteration) = JsonSerializer.Serialize(m, options)
 

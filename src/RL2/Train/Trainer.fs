@@ -204,12 +204,34 @@ let private start (comm: Communicator) (s: Settings) (learner: Learner) (warn: s
             with e ->
                 failwith $"process 0's networks do not fit this process's; were all processes given the same flags? ({e.Message})"
 
-/// Trains `learner` until `MaxIterations`, resuming from the newest intact checkpoint in `RunDir` if
-/// there is one; returns the last iteration's metrics, reported on process 0. A non-finite loss or
-/// gradient raises TrainingDiverged before that iteration is checkpointed, so the last good
-/// checkpoint stays the newest.
-let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress: Progress) =
+/// Periodic evaluation on a fixed held-out task set (`RL2.Eval.Evaluate.periodic` builds one).
+type Evaluation =
+    { /// Evaluate after every `Every`-th iteration.
+      Every: int
+      /// The evaluation set, recorded with the best score: scores compare only on the same set.
+      Seed: int64
+      MetaEpisodes: int
+      /// The policy's mean return on the set and the half-width of its 95% CI. It must draw from none
+      /// of training's generators, so that a run with evaluations trains exactly as one without.
+      Score: Layer -> float * float }
+
+/// What a run does besides training.
+type Options =
+    { Evaluation: Evaluation option
+      /// Stop cleanly after the iteration during which this much wall-clock time of the call has passed.
+      TimeLimit: TimeSpan option }
+
+module Options =
+    let none = { Evaluation = None; TimeLimit = None }
+
+/// Trains `learner` until `MaxIterations` (or the time limit), resuming from the newest intact
+/// checkpoint in `RunDir` if there is one; returns the last iteration's metrics, reported on process 0.
+/// A non-finite loss or gradient raises TrainingDiverged before that iteration is checkpointed, so
+/// the last good checkpoint stays the newest. With an evaluation, process 0 alone plays the held-out
+/// tasks and keeps `<run>/best/`, the checkpoint that scored highest so far, across resumes.
+let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Learner) (progress: Progress) =
     Allocator.keepFreedMemory () |> ignore
+    let leg = Stopwatch.StartNew()
     let gen = generator s.Seed (1 + comm.Rank)
     let resumed = start comm s learner progress.Warning
     // The optimiser state restores the learning rate it was saved with; the current setting wins.
@@ -228,8 +250,19 @@ let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress
         st.Generators |> Array.tryItem comm.Rank |> Option.iter (Checkpoint.restoreGenerator gen)
         if comm.Rank = 0 then s.RunDir |> Option.iter (fun run -> Metrics.truncateAfter run iteration)
     | None -> ()
-    let mutable last = None
-    while iteration < s.MaxIterations do
+    let mutable best =
+        match options.Evaluation, s.RunDir with
+        | Some e, Some run when comm.Rank = 0 ->
+            match Checkpoint.tryBest run with
+            | Some b when b.Seed = e.Seed && b.MetaEpisodes = e.MetaEpisodes -> Some b
+            | Some b ->
+                progress.Warning
+                    $"the best checkpoint (iteration {b.Iteration}) was scored on {b.MetaEpisodes} meta-episodes of seed {b.Seed}, not {e.MetaEpisodes} of seed {e.Seed}; the next evaluation replaces it"
+                None
+            | None -> None
+        | _ -> None
+    let mutable last, outOfTime = None, false
+    while iteration < s.MaxIterations && not outOfTime do
         let clock = Stopwatch.StartNew()
         let rollout =
             try
@@ -260,6 +293,19 @@ let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress
         let steps = int64 (s.MetaEpisodesPerIteration * s.MetaEpisodeLen * comm.Size)
         envSteps <- envSteps + steps
         seconds <- seconds + elapsed
+        let evaluation =
+            match options.Evaluation with
+            | Some e when comm.Rank = 0 && iteration % e.Every = 0 ->
+                let clock = Stopwatch.StartNew()
+                let mean, halfWidth = e.Score learner.Policy
+                Some(e, mean, halfWidth, clock.Elapsed.TotalSeconds)
+            | _ -> None
+        let improved =
+            match evaluation with
+            | Some(e, mean, halfWidth, _) when best |> Option.forall (fun b -> mean > b.Mean) ->
+                Some({ Iteration = iteration; Mean = mean; HalfWidth = halfWidth; Seed = e.Seed; MetaEpisodes = e.MetaEpisodes }: Checkpoint.Best)
+            | _ -> None
+        if improved.IsSome then best <- improved
         let m: Metrics.Iteration =
             { Iteration = iteration
               EnvSteps = envSteps
@@ -272,25 +318,39 @@ let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress
               LearningRate = s.LearningRate
               StepsPerSecond = float steps / elapsed
               RolloutSeconds = rolloutSeconds
-              UpdateSeconds = elapsed - rolloutSeconds }
+              UpdateSeconds = elapsed - rolloutSeconds
+              EvalMean = evaluation |> Option.map (fun (_, mean, _, _) -> mean)
+              EvalHalfWidth = evaluation |> Option.map (fun (_, _, halfWidth, _) -> halfWidth)
+              EvalSeconds = evaluation |> Option.map (fun (_, _, _, t) -> t) }
         s.RunDir
         |> Option.iter (fun run ->
             // Every process takes part in the gather; process 0 writes.
             let own = Checkpoint.generatorState gen
             let generators = comm.Allgather own |> Array.chunkBySize own.Length
             if comm.Rank = 0 then
-                Metrics.append run m
-                Checkpoint.save
-                    run
-                    (checkpointed learner)
+                let state: Checkpoint.TrainerState =
                     { Iteration = iteration
                       EnvSteps = envSteps
                       Seconds = seconds
                       Returns = window.ToArray()
-                      Generators = generators })
+                      Generators = generators }
+                // The best first: a crash before the iteration's own checkpoint repeats the iteration,
+                // which scores the same and so leaves the best as it is.
+                improved |> Option.iter (Checkpoint.saveBest run (checkpointed learner) state)
+                Metrics.append run m
+                Checkpoint.save run (checkpointed learner) state)
         if comm.Rank = 0 then progress.Iteration m
         last <- Some m
+        outOfTime <-
+            match options.TimeLimit with
+            | None -> false
+            // Process 0's clock decides, so that every process stops after the same iteration.
+            | Some limit -> (comm.Broadcast [| (if leg.Elapsed >= limit then 1uy else 0uy) |])[0] = 1uy
     last
+
+/// `trainWith` without evaluations or a time limit.
+let trainLearner (comm: Communicator) (s: Settings) (learner: Learner) (progress: Progress) =
+    trainWith comm s Options.none learner progress
 
 /// `trainLearner` on a new learner built from the settings.
 let train (comm: Communicator) (s: Settings) (progress: Progress) = trainLearner comm s (createLearner s) progress

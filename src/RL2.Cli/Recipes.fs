@@ -1,0 +1,74 @@
+/// The recipes of `rl2 reproduce`: one per published RL² number, each the exact `rl2 train` flags
+/// (seed and evaluation cadence included) and the goal its peak must reach.
+module RL2.Cli.Recipes
+
+open RL2.Eval.Published
+open RL2.Eval.Reproduction
+open RL2.Cli.Args
+
+/// The paper's iterations are 240 000 steps over 8 processes at learning rate 2e-4; on 2 vCPUs such an
+/// iteration takes one to several minutes, so every recipe takes 10 to 20 times smaller iterations at a
+/// 5 times larger learning rate: many more updates per hour for the same steps (measured below on this
+/// machine, shared with other work, 1 torch thread).
+let private smallerIterations (steps: string) =
+    $"{steps} steps per iteration (paper 240 000), learning rate 1e-3 (paper 2e-4)"
+
+/// The papers' 6.7 and 6.8 on n = 10, k = 5 are within their own ±0.14 sampling noise of the exact
+/// Bayes-optimal 6.660, which no policy exceeds in expectation.
+let private ceiling = Near(6.660, 0.05)
+
+let table: Recipe list =
+    [ { Name = "bandit-n10-k5-gru"
+        Title = "GRU on 10-pull, 5-arm Bernoulli bandits"
+        Setup = BanditSetup(10, 5)
+        Flags = "--meta_episode_len 10 --num_features 256 --adam_lr 2e-4 --meta_episodes_per_policy_update 600 --max_pol_iters 400 --eval_every 10 --seed 0"
+        Agent = "GRU"
+        Goal = ceiling
+        Deviations = "6 000 steps per iteration (paper 240 000); the paper's GRU of 256 features and learning rate 2e-4"
+        Why =
+          "The reference at these settings (one process, same machine) reached a training return of 6.5 after about 117 "
+          + "iterations and 6.6 after about 184; at about 3 s per iteration here that is minutes. In 4-minute trials a GRU of 128 "
+          + "features at learning rate 1e-3 rose faster but levelled off near 6.5. The goal is the Bayes-optimal 6.660: the "
+          + "papers' 6.7 is within its own sampling noise of that ceiling." }
+      { Name = "bandit-n100-k5-gru"
+        Title = "GRU on 100-pull, 5-arm Bernoulli bandits"
+        Setup = BanditSetup(100, 5)
+        Flags = "--meta_episode_len 100 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "GRU"
+        Goal = AtLeast 78.7
+        Deviations = smallerIterations "24 000"
+        Why =
+          "An iteration of 24 000 steps took 6-12 s here (GRU 128-256); the paper's width is kept for the 100-step memory. "
+          + "The result must also not fall below the strongest classic baseline (Gittins) on the same tasks." }
+      { Name = "mdp-n10-gru"
+        Title = "GRU on 10 episodes of random tabular MDPs (10 states, 5 actions, 10 steps)"
+        Setup = MdpSetup 10
+        Flags = "--environment tabular_mdp --meta_episode_len 100 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "GRU"
+        Goal = AtLeast 157.3
+        Deviations = smallerIterations "24 000"
+        Why =
+          "An iteration of 24 000 steps took 5-11 s here (GRU 128-256). RL² learns MDPs slowly: the README's GRU-128 run at this "
+          + "size reached 110.5 after 150 iterations from the random player's 100; the run resumes if --max_pol_iters is raised." }
+      { Name = "bandit-n10-k5-snail"
+        Title = "SNAIL on 10-pull, 5-arm Bernoulli bandits"
+        Setup = BanditSetup(10, 5)
+        Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 1e-3 --meta_episodes_per_policy_update 1200 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "SNAIL"
+        Goal = ceiling
+        Deviations = smallerIterations "12 000"
+        Why = "The GRU recipe's iterations, with the papers' SNAIL of 32 features. The goal is the Bayes-optimal 6.660: the published 6.6 and 6.8 are within their own sampling noise of that ceiling." }
+      { Name = "mdp-n10-snail"
+        Title = "SNAIL on 10 episodes of random tabular MDPs (10 states, 5 actions, 10 steps)"
+        Setup = MdpSetup 10
+        Flags = "--environment tabular_mdp --architecture snail --num_features 32 --meta_episode_len 100 --adam_lr 1e-3 --meta_episodes_per_policy_update 120 --max_pol_iters 1000 --eval_every 10 --seed 0"
+        Agent = "SNAIL"
+        Goal = AtLeast 160.1
+        Deviations = smallerIterations "12 000"
+        Why = "SNAIL trains at about 850 steps/s on these MDPs here (the GRU 2 000-4 500), so its iterations are half the GRU recipe's: about 15-30 s each." } ]
+
+/// A recipe by name, or a usage error naming them all.
+let find (name: string) =
+    match table |> List.tryFind (fun r -> r.Name = name) with
+    | Some r -> r
+    | None -> raise (UsageError $"""unknown recipe '{name}'; the recipes are {table |> List.map _.Name |> String.concat ", "}""")

@@ -1,0 +1,78 @@
+/// `rl2 reproduce`: list the recipes, or run one — train (resuming; optionally for a bounded number of
+/// iterations or minutes), then, once training is done, re-evaluate the peak and final checkpoints on
+/// fresh held-out tasks against the baselines and write the result and the results page.
+module RL2.Cli.Reproduce
+
+open System
+open System.IO
+open Argu
+open RL2.Dist
+open RL2.Eval
+open RL2.Train
+open RL2.Cli.Args
+
+let private fail msg = raise (UsageError msg)
+
+let private list () =
+    printfn "recipes (dotnet fsi build.fsx reproduce <recipe> [--iterations K] [--minutes M]; rerun to resume):"
+    for r in Recipes.table do
+        printfn ""
+        printfn "  %-20s %s; goal %s" r.Name r.Title r.Goal.Text
+        printfn "  %-20s rl2 train %s" "" r.Flags
+    0
+
+/// The results page, `<results_dir>.md`, from every result file in the results directory.
+let private writePage (resultsDir: string) =
+    let dir = Path.TrimEndingDirectorySeparator resultsDir
+    let path = dir + ".md"
+    File.WriteAllText(path, Reproduction.page (Path.GetFileName dir) Recipes.table (Reproduction.readAll dir) + "\n")
+    Progress.note $"wrote {path}"
+
+/// The train request of a recipe, in its own run directory.
+let private request (recipe: Reproduction.Recipe) (checkpointDir: string) =
+    let argv =
+        Array.append (recipe.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries)) [| "--checkpoint_dir"; checkpointDir; "--model_name"; $"recipes/{recipe.Name}" |]
+    toTrainRequest 1 (ArgumentParser.Create<TrainArgs>().ParseCommandLine(argv, raiseOnUsage = false))
+
+let private finish (recipe: Reproduction.Recipe) (req: TrainRequest) (resultsDir: string) =
+    let run = req.Settings.RunDir.Value
+    let count, seed = Reproduction.freshMetaEpisodes, Reproduction.freshSeed
+    Progress.note $"re-evaluating the peak and final checkpoints and every classic baseline on {count} fresh held-out meta-episodes (seed {seed})…"
+    Directory.CreateDirectory resultsDir |> ignore
+    let curve = recipe.Name + ".png"
+    TrainCommand.drawCurve req.Settings run (Path.Combine(resultsDir, curve)) ()
+    let outcome = Reproduction.assess recipe (EvalCommands.networkSpec req.Config) run seed count curve
+    let section = Reproduction.section "." outcome
+    File.WriteAllText(Path.Combine(resultsDir, recipe.Name + ".json"), Reproduction.toJson outcome + "\n")
+    File.WriteAllText(Path.Combine(resultsDir, recipe.Name + ".md"), section)
+    printfn "\n%s" section
+    writePage resultsDir
+
+let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceArgs>) =
+    let iterations = r.TryGetResult Iterations
+    let minutes = r.TryGetResult Minutes
+    iterations |> Option.iter (fun k -> if k < 1 then fail $"--iterations must be at least 1, got {k}")
+    minutes |> Option.iter (fun m -> if not (m >= 0.0) then fail $"--minutes must not be negative, got {m}")
+    let req = request recipe (r.GetResult(ReproduceArgs.Checkpoint_Dir, defaultValue = "checkpoints"))
+    if Table.setupOf (EvalCommands.networkSpec req.Config) <> Some recipe.Setup then
+        failwith $"recipe {recipe.Name}: its flags do not train for {recipe.Setup.Environment} {recipe.Setup.Label}"
+    let run = req.Settings.RunDir.Value
+    let changed = TrainCommand.checkResume run req.Config
+    let target = req.Settings.MaxIterations
+    let stopAt = iterations |> Option.map (fun k -> min target (defaultArg (Checkpoint.latest run) 0 + k)) |> Option.defaultValue target
+    let leg = { req with Settings = { req.Settings with MaxIterations = stopAt } }
+    TrainCommand.train Communicator.single leg changed (minutes |> Option.map TimeSpan.FromMinutes) |> ignore
+    match Checkpoint.latest run with
+    | Some i when i >= target -> finish recipe req (r.GetResult(Results_Dir, defaultValue = "docs/results"))
+    | reached ->
+        Progress.note $"{recipe.Name}: stopped at iteration {defaultArg reached 0} of {target}; rerun to continue from there"
+    0
+
+let command (r: ParseResults<ReproduceArgs>) =
+    if Mpi.worldSize().IsSome then fail "rl2 reproduce runs on one process; start it without mpiexec"
+    match r.TryGetResult Recipe_Name with
+    | _ when r.Contains Page ->
+        writePage (r.GetResult(Results_Dir, defaultValue = "docs/results"))
+        0
+    | None -> list ()
+    | Some name -> runRecipe (Recipes.find name) r

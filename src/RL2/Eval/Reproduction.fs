@@ -1,0 +1,237 @@
+/// Reproducing a published RL² number: a recipe (train flags and the goal to reach) and its outcome —
+/// the peak (best held-out evaluation) and final checkpoints re-evaluated on fresh held-out tasks,
+/// beside the strongest classic baseline on the very same tasks — as JSON and as the Markdown of
+/// `docs/results.md`.
+module RL2.Eval.Reproduction
+
+open System
+open System.IO
+open System.Text.Json
+open RL2.Train
+
+/// What a recipe must reach at its peak.
+type Goal =
+    | AtLeast of float
+    /// Within `tolerance` of `value`: for a ceiling such as the Bayes-optimal expected return.
+    | Near of value: float * tolerance: float
+
+    member g.Text =
+        match g with
+        | AtLeast v -> $"≥ {v}"
+        | Near(v, t) -> $"within {t} of {v:F3}"
+
+    member g.MetBy(mean: float) =
+        match g with
+        | AtLeast v -> mean >= v
+        | Near(v, t) -> abs (mean - v) <= t
+
+type Recipe =
+    { Name: string
+      /// What it reproduces, in a few words.
+      Title: string
+      /// The row of the papers' tables it trains for.
+      Setup: Published.Setup
+      /// The `rl2 train` flags, seed and evaluation cadence included (the run directory is added).
+      Flags: string
+      /// The published RL² columns it reproduces: "GRU" or "SNAIL" (the papers' and the reference's).
+      Agent: string
+      Goal: Goal
+      /// The settings that differ from the paper's, briefly (for the table).
+      Deviations: string
+      /// Why they differ.
+      Why: string }
+
+/// The fresh held-out tasks of the final evaluation: another seed than the periodic evaluations'
+/// (`Evaluate.heldOutSeed`), so choosing the peak on those does not bias the number.
+let freshSeed = 2L
+
+let freshMetaEpisodes = 10_000
+
+/// A checkpoint's return on the fresh held-out tasks and what training took to get there.
+type Measured =
+    { Iteration: int
+      EnvSteps: int64
+      /// Wall-clock hours of training and periodic evaluation up to this iteration.
+      Hours: float
+      Return: Stats.Summary }
+
+type Outcome =
+    { Recipe: string
+      Title: string
+      Flags: string
+      Deviations: string
+      Why: string
+      /// The row of the papers' tables, e.g. "bandit n=10,k=5".
+      Setup: string
+      Agent: string
+      /// The papers' number and the reference implementation's (SPEC §8 quotes the latter).
+      Paper: float option
+      Reference: float option
+      Goal: string
+      /// Whether the peak's mean meets the goal.
+      Reached: bool
+      /// The fresh held-out set every policy below played.
+      Seed: int64
+      MetaEpisodes: int
+      Peak: Measured
+      Final: Measured
+      /// The classic baseline of the table with the highest mean on these tasks.
+      Baseline: string
+      BaselineReturn: Stats.Summary
+      PeakMinusBaseline: Stats.Summary
+      FinalMinusBaseline: Stats.Summary
+      /// The exact Bayes-optimal policy on the same tasks, where it is tractable, and the peak's
+      /// paired difference from it.
+      Optimum: Stats.Summary option
+      PeakMinusOptimum: Stats.Summary option
+      /// The learning curve's PNG, beside the result's JSON.
+      Curve: string }
+
+/// Plays the run's peak and final checkpoints and every classic baseline of its setup (all but
+/// Random; Bayes-optimal apart, as the optimum) on the same `count` meta-episodes of `seed`.
+let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: int64) (count: int) (curve: string) =
+    let setup = recipe.Setup
+    if Table.setupOf spec <> Some setup then
+        invalidArg (nameof spec) $"{recipe.Name} trains {spec.Task.Name} with meta-episodes of {spec.MetaEpisodeLen} steps, not {setup.Environment} {setup.Label}"
+    let play policy = Evaluate.play spec.Task spec.MetaEpisodeLen seed count policy
+    let metrics = Metrics.read run
+    let measured which =
+        let net, iteration = Evaluate.loadNetwork which run spec
+        let returns = play (Evaluate.network spec.Task net false)
+        let m =
+            match metrics |> Array.tryFind (fun m -> m.Iteration = iteration) with
+            | Some m -> m
+            | None -> failwith $"{Path.Combine(run, Metrics.fileName)} lacks iteration {iteration}"
+        let evaluating = metrics |> Array.filter (fun m -> m.Iteration <= iteration) |> Array.sumBy (fun m -> defaultArg m.EvalSeconds 0.0)
+        returns,
+        { Iteration = iteration
+          EnvSteps = m.EnvSteps
+          Hours = (m.Seconds + evaluating) / 3600.0
+          Return = Stats.summarize returns }
+    let peakReturns, peak = measured Checkpoint.Best
+    let finalReturns, final = measured Checkpoint.Latest
+    let entries = Table.baselines setup
+    let classic =
+        [ for e in entries do
+              if e.Name <> "Random" && e.Name <> "Bayes-optimal" then e.Label, play e.Policy ]
+    let baseline, baselineReturns = classic |> List.maxBy (snd >> Array.average)
+    let optimum = entries |> List.tryFind (fun e -> e.Name = "Bayes-optimal") |> Option.map (fun e -> play e.Policy)
+    { Recipe = recipe.Name
+      Title = recipe.Title
+      Flags = recipe.Flags
+      Deviations = recipe.Deviations
+      Why = recipe.Why
+      Setup = $"{setup.Environment} {setup.Label}"
+      Agent = recipe.Agent
+      Paper = Published.value setup $"RL2 {recipe.Agent} (paper)"
+      Reference = Published.value setup $"RL2 {recipe.Agent} (reference)"
+      Goal = recipe.Goal.Text
+      Reached = recipe.Goal.MetBy peak.Return.Mean
+      Seed = seed
+      MetaEpisodes = count
+      Peak = peak
+      Final = final
+      Baseline = baseline
+      BaselineReturn = Stats.summarize baselineReturns
+      PeakMinusBaseline = Stats.paired peakReturns baselineReturns
+      FinalMinusBaseline = Stats.paired finalReturns baselineReturns
+      Optimum = optimum |> Option.map Stats.summarize
+      PeakMinusOptimum = optimum |> Option.map (Stats.paired peakReturns)
+      Curve = curve }
+
+let private json = JsonSerializerOptions(PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true)
+
+let toJson (o: Outcome) = JsonSerializer.Serialize(o, json)
+
+let ofJson (text: string) = JsonSerializer.Deserialize<Outcome>(text, json)
+
+/// Every outcome saved in a results directory (`<recipe>.json`).
+let readAll (dir: string) =
+    if Directory.Exists dir then
+        Directory.GetFiles(dir, "*.json") |> Array.sort |> Array.map (File.ReadAllText >> ofJson) |> Array.toList
+    else
+        []
+
+let private pm (s: Stats.Summary) = $"%.3f{s.Mean} ± %.3f{s.HalfWidth}"
+
+let private signed (s: Stats.Summary) = $"%+.3f{s.Mean} ± %.3f{s.HalfWidth}"
+
+let private millions (steps: int64) = $"%.1f{float steps / 1e6} M"
+
+/// "paper / reference" published numbers.
+let private published (paper: float option) (reference: float option) =
+    let show = Option.map (sprintf "%g") >> Option.defaultValue "—"
+    $"{show paper} / {show reference}"
+
+let private verdict (o: Outcome) = if o.Reached then "reached" else "not reached"
+
+/// One recipe's section: the command, every policy's return on the fresh tasks, the paired
+/// differences, the goal, the curve and the deviations from the paper. `images` is the path from
+/// the page to the results directory.
+let section (images: string) (o: Outcome) =
+    [ $"### {o.Recipe}"
+      ""
+      $"{o.Title}: `rl2 train {o.Flags}` (`dotnet fsi build.fsx reproduce {o.Recipe}`). Mean meta-episode return on"
+      $"{o.MetaEpisodes} fresh held-out meta-episodes (evaluation seed {o.Seed}), the same tasks for every policy:"
+      ""
+      "| policy | mean return ± 95% CI | iteration | environment steps | hours |"
+      "|---|---:|---:|---:|---:|"
+      $"| peak (best periodic held-out evaluation) | {pm o.Peak.Return} | {o.Peak.Iteration} | {millions o.Peak.EnvSteps} | %.2f{o.Peak.Hours} |"
+      $"| final | {pm o.Final.Return} | {o.Final.Iteration} | {millions o.Final.EnvSteps} | %.2f{o.Final.Hours} |"
+      $"| strongest classic baseline: {o.Baseline} | {pm o.BaselineReturn} | | | |"
+      match o.Optimum with
+      | Some s -> $"| Bayes-optimal (exact) | {pm s} | | | |"
+      | None -> ()
+      ""
+      $"Paired on the same tasks: peak − {o.Baseline} {signed o.PeakMinusBaseline}; final − {o.Baseline} {signed o.FinalMinusBaseline}"
+      + (match o.PeakMinusOptimum with
+         | Some d -> $"; peak − Bayes-optimal {signed d}."
+         | None -> ".")
+      $"Published RL² {o.Agent} (paper / reference implementation): {published o.Paper o.Reference}. Goal {o.Goal}: **{verdict o}**."
+      ""
+      $"Deviations from the paper: {o.Deviations}. {o.Why}"
+      ""
+      $"![learning curve of {o.Recipe}]({images}/{o.Curve})"
+      "" ]
+    |> String.concat "\n"
+
+/// The whole results page: a table with a row per recipe (results where a result file exists), then
+/// each result's section and each unfinished recipe's flags.
+let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) =
+    let byName = outcomes |> List.map (fun o -> o.Recipe, o) |> Map.ofList
+    let row (r: Recipe) =
+        match Map.tryFind r.Name byName with
+        | Some o ->
+            $"| [{r.Name}](#{r.Name}) | {published o.Paper o.Reference} | {pm o.Peak.Return} | {pm o.Final.Return} | {o.Baseline} {pm o.BaselineReturn} "
+            + $"| {signed o.PeakMinusBaseline} | {millions o.Peak.EnvSteps} | %.2f{o.Peak.Hours} | [png]({images}/{o.Curve}) "
+            + $"| {o.Goal}: {verdict o} | {r.Deviations} |"
+        | None ->
+            let value column = Published.value r.Setup $"RL2 {r.Agent} ({column})"
+            let numbers = published (value "paper") (value "reference")
+            $"| [{r.Name}](#{r.Name}) | {numbers} | not run to the end yet | | | | | | | {r.Goal.Text} | {r.Deviations} |"
+    let pending (r: Recipe) =
+        [ $"### {r.Name}"
+          ""
+          $"{r.Title}: `rl2 train {r.Flags}` (`dotnet fsi build.fsx reproduce {r.Name}`). Not run to the end yet."
+          ""
+          $"Deviations from the paper: {r.Deviations}. {r.Why}"
+          "" ]
+        |> String.concat "\n"
+    [ "# Reproducing the papers' RL² numbers"
+      ""
+      "Generated from `docs/results/*.json` when a recipe finishes (do not edit by hand; `dotnet fsi build.fsx"
+      "reproduce --page` regenerates it, `dotnet fsi build.fsx reproduce` lists the recipes, `dotnet fsi build.fsx"
+      "reproduce <recipe>` runs one). Each recipe trains with the `rl2 train` flags below on"
+      "one process, evaluates the policy every few iterations on a fixed held-out set (1000 meta-episodes,"
+      $"evaluation seed {Evaluate.heldOutSeed}) and keeps the best checkpoint, since the papers report peak performance."
+      "When training is done, the peak and the final checkpoints are re-evaluated on 10 000 fresh held-out"
+      $"meta-episodes (seed {freshSeed}), so choosing the peak does not bias its number, with every classic baseline of"
+      "the papers' table on the very same tasks; the strongest is shown and the difference is paired task by task."
+      "Steps and hours are those to reach the peak (hours: training and periodic evaluation on this machine)."
+      ""
+      "| recipe | published (paper / reference) | ours, peak | ours, final | strongest classic baseline | peak − baseline | steps to peak | hours to peak | curve | goal | settings deviating from the paper |"
+      "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
+      yield! recipes |> List.map row
+      ""
+      yield! recipes |> List.map (fun r -> match Map.tryFind r.Name byName with Some o -> section images o | None -> pending r) ]
+    |> String.concat "\n"

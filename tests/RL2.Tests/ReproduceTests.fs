@@ -1,0 +1,178 @@
+/// Evaluation during training, the best checkpoint, and `rl2 reproduce`'s recipes and results.
+module RL2.Tests.ReproduceTests
+
+open System.IO
+open Expecto
+open FsCheck
+open RL2.Envs
+open RL2.Nn
+open RL2.Dist
+open RL2.Train
+open RL2.Eval
+
+/// A training run small enough for a few dozen iterations per second.
+let private tiny (run: string) (iterations: int) : Trainer.Settings =
+    { Trainer.reference (Bandit.distribution 2) Architecture.gru with
+        NumFeatures = 8
+        MetaEpisodeLen = 4
+        MetaEpisodesPerIteration = 8
+        Epochs = 1
+        LearningRate = 1e-3
+        MaxIterations = iterations
+        Seed = 5L
+        RunDir = Some run }
+
+let private trainWith (s: Trainer.Settings) (evaluation: Trainer.Evaluation option) =
+    Trainer.trainWith Communicator.single s { Trainer.Options.none with Evaluation = evaluation } (Trainer.createLearner s) TrainingTests.quiet
+
+/// An evaluation that reports the given scores in turn, from the `first`-th on.
+let private scripted (scores: float[]) (first: int) : Trainer.Evaluation =
+    let mutable next = first
+    { Every = 1
+      Seed = 1L
+      MetaEpisodes = 100
+      Score =
+        fun _ ->
+            next <- next + 1
+            scores[next - 1], 0.1 }
+
+let private withoutEvaluations (ms: Metrics.Iteration[]) =
+    TrainingTests.withoutTimes ms |> Array.map (fun m -> { m with EvalMean = None; EvalHalfWidth = None; EvalSeconds = None })
+
+let private bestFiles (run: string) =
+    [ for sub in [ "policy_net"; "value_net"; "trainer" ] -> Directory.GetFiles(Path.Combine(Checkpoint.bestDir run, sub)) |> Array.map Path.GetFileName ]
+
+[<Tests>]
+let tests =
+    testSequenced
+    <| testList "evaluation during training" [
+        test "evaluating every other iteration leaves training exactly as without, and is logged" {
+            let dirA, dirB = TrainingTests.tempDir (), TrainingTests.tempDir ()
+            let s = tiny dirA 4
+            trainWith s None |> ignore
+            trainWith { s with RunDir = Some dirB } (Some(Evaluate.periodic s.Task s.MetaEpisodeLen 2 200)) |> ignore
+            let a, b = Metrics.read dirA, Metrics.read dirB
+            Expect.equal (withoutEvaluations b) (withoutEvaluations a) "the same training metrics"
+            Expect.equal (b |> Array.map _.EvalMean.IsSome) [| false; true; false; true |] "evaluated at iterations 2 and 4"
+            Expect.isTrue (a |> Array.forall (fun m -> m.EvalMean.IsNone)) "no evaluation without --eval_every"
+            let line = File.ReadAllLines(Path.Combine(dirA, Metrics.fileName))[0]
+            Expect.isFalse (line.Contains "eval_") $"no evaluation fields when none was made: {line}"
+        }
+
+        testPropertyWithConfig (Helpers.config 15) "the best checkpoint is the first highest score, across a resume, and only it is kept" <| fun (scores: NonEmptyArray<int>) (cut: PositiveInt) ->
+            let scores = scores.Get |> Array.truncate 6 |> Array.map float
+            let n = scores.Length
+            let k = min n cut.Get
+            let run = TrainingTests.tempDir ()
+            trainWith (tiny run k) (Some(scripted scores 0)) |> ignore
+            trainWith (tiny run n) (Some(scripted scores k)) |> ignore
+            let best = (Checkpoint.tryBest run).Value
+            let top = Array.max scores
+            Expect.equal (best.Mean, best.Iteration) (top, 1 + Array.findIndex ((=) top) scores) "the first highest score"
+            Expect.equal (bestFiles run) [ for _ in 1..3 -> [| $"iter_%08d{best.Iteration}.ckpt" |] ] "only the best iteration's files"
+            Expect.equal (Checkpoint.latest run) (Some n) "training went on to the end"
+
+        test "a best scored on another evaluation set is replaced by the next evaluation" {
+            let run = TrainingTests.tempDir ()
+            trainWith (tiny run 1) (Some(scripted [| 9.0 |] 0)) |> ignore
+            let other = { scripted [| 0.0; 1.0 |] 1 with MetaEpisodes = 50 }
+            trainWith (tiny run 2) (Some other) |> ignore
+            let best = (Checkpoint.tryBest run).Value
+            Expect.equal (best.Iteration, best.Mean, best.MetaEpisodes) (2, 1.0, 50) "the score on the new set"
+        }
+
+        test "the best checkpoint loads and plays exactly the score it was kept for" {
+            let run = TrainingTests.tempDir ()
+            let s = { tiny run 6 with Task = Bandit.distribution 5; MetaEpisodeLen = 10; MetaEpisodesPerIteration = 60; NumFeatures = 16 }
+            trainWith s (Some(Evaluate.periodic s.Task s.MetaEpisodeLen 2 300)) |> ignore
+            let best = (Checkpoint.tryBest run).Value
+            let spec: Evaluate.NetworkSpec = { Task = s.Task; Architecture = Architecture.gru; NumFeatures = 16; MetaEpisodeLen = 10 }
+            let net, iteration = Evaluate.loadNetwork Checkpoint.Best run spec
+            Expect.equal iteration best.Iteration "the best iteration"
+            let replayed = Stats.summarize (Evaluate.play s.Task 10 best.Seed best.MetaEpisodes (Evaluate.network s.Task net false))
+            Expect.equal (replayed.Mean, replayed.HalfWidth) (best.Mean, best.HalfWidth) "the recorded score"
+            let logged = Metrics.read run |> Array.find (fun m -> m.Iteration = best.Iteration)
+            Expect.equal logged.EvalMean (Some best.Mean) "the score logged for that iteration"
+        }
+    ]
+
+[<Tests>]
+let reproduction =
+    testSequenced
+    <| testList "reproduction" [
+        test "a finished run's peak and final are measured on fresh tasks against the strongest baseline, and paged" {
+            let run = TrainingTests.tempDir ()
+            let s = { tiny run 4 with Task = Bandit.distribution 5; MetaEpisodeLen = 10; MetaEpisodesPerIteration = 60; NumFeatures = 16 }
+            trainWith s (Some(Evaluate.periodic s.Task s.MetaEpisodeLen 2 200)) |> ignore
+            let recipe: Reproduction.Recipe =
+                { Name = "tiny"
+                  Title = "a tiny GRU"
+                  Setup = Published.BanditSetup(10, 5)
+                  Flags = "--meta_episode_len 10"
+                  Agent = "GRU"
+                  Goal = Reproduction.Near(6.66, 0.05)
+                  Deviations = "4 iterations"
+                  Why = "a test." }
+            let spec: Evaluate.NetworkSpec = { Task = s.Task; Architecture = Architecture.gru; NumFeatures = 16; MetaEpisodeLen = 10 }
+            let o = Reproduction.assess recipe spec run 2L 300 "tiny.png"
+            Expect.equal o.Peak.Iteration (Checkpoint.tryBest run).Value.Iteration "peak = the best checkpoint"
+            Expect.equal (o.Final.Iteration, o.Final.EnvSteps) (4, 2400L) "final = the newest checkpoint"
+            Expect.equal (o.Paper, o.Reference) (Some 6.7, Some 6.7) "the published GRU numbers"
+            Expect.isFalse o.Reached "four iterations reach nothing"
+            Expect.isFalse (List.contains o.Baseline [ "Random"; "Bayes-optimal" ]) $"a classic baseline: {o.Baseline}"
+            Expect.isGreaterThan o.BaselineReturn.Mean 6.3 "the strongest classic baseline on n=10, k=5"
+            Expect.isGreaterThan o.Optimum.Value.Mean o.Final.Return.Mean "the optimum is above an untrained policy"
+            Expect.isLessThan o.PeakMinusOptimum.Value.Mean 0.0 "the peak, paired with the optimum"
+            Expect.equal [ o.Peak.Return.Count; o.Final.Return.Count; o.BaselineReturn.Count; o.PeakMinusBaseline.Count ] [ 300; 300; 300; 300 ] "300 tasks each"
+            Expect.floatClose Accuracy.high o.FinalMinusBaseline.Mean (o.Final.Return.Mean - o.BaselineReturn.Mean) "final − baseline, paired"
+            Expect.equal (Reproduction.ofJson (Reproduction.toJson o)) o "JSON round trip"
+            let other = { recipe with Name = "other"; Agent = "SNAIL"; Goal = Reproduction.AtLeast 80.0 }
+            let page = Reproduction.page "results" [ recipe; other ] [ o ]
+            Expect.stringContains page "| [tiny](#tiny) | 6.7 / 6.7 |" "tiny's row with the published number"
+            Expect.stringContains page "| [other](#other) | 6.6 / 6.8 | not run to the end yet |" "the other recipe's row"
+            Expect.throws (fun () -> Reproduction.assess { recipe with Setup = Published.MdpSetup 10 } spec run 2L 10 "x.png" |> ignore) "a recipe whose flags train another setup"
+            Expect.stringContains page "![learning curve of tiny](results/tiny.png)" "the curve"
+        }
+    ]
+
+[<Tests>]
+let cli =
+    testSequenced
+    <| testList "rl2 reproduce" [
+        test "without a recipe it lists every recipe with its train flags" {
+            let code, out, err = CliTests.run "reproduce"
+            Expect.equal code 0 err
+            for name in [ "bandit-n10-k5-gru"; "bandit-n100-k5-gru"; "mdp-n10-gru"; "bandit-n10-k5-snail"; "mdp-n10-snail" ] do
+                Expect.stringContains out name name
+            Expect.stringContains out "--architecture snail --num_features 32" "SNAIL's width"
+            Expect.stringContains out "--eval_every" "evaluation cadence"
+        }
+
+        test "train --eval_every keeps the best checkpoint, and evaluate --checkpoint best replays its score" {
+            let dir = TrainingTests.tempDir ()
+            let code, out, err = CliTests.run $"{CliTests.small dir} --max_pol_iters 3 --eval_every 1 --eval_meta_episodes 100"
+            Expect.equal code 0 err
+            let best = (Checkpoint.tryBest (Path.Combine(dir, "run"))).Value
+            Expect.stringContains out $"best held-out evaluation: {best.Mean:F3}" "reported"
+            let code, out, err = CliTests.run $"evaluate --checkpoint_dir {dir} --model_name run --checkpoint best --seed 1 --meta_episodes 100"
+            Expect.equal code 0 err
+            Expect.stringContains out $"run (iteration {best.Iteration}, best) | {best.Mean:F3}" "the best checkpoint's score on the same tasks"
+        }
+
+        test "a recipe stopped after --iterations, then --minutes 0, resumes at the right iteration" {
+            let dir = TrainingTests.tempDir ()
+            let args = $"reproduce bandit-n10-k5-gru --checkpoint_dir {dir} --results_dir {dir}/results"
+            let code1, out1, err1 = CliTests.run $"{args} --iterations 1"
+            Expect.equal code1 0 err1
+            Expect.stringContains out1 "stopped at iteration 1 of" "first leg"
+            let code2, out2, err2 = CliTests.run $"{args} --minutes 0"
+            Expect.equal code2 0 err2
+            Expect.stringContains out2 "resuming from the checkpoint of iteration 1" "resumes"
+            Expect.stringContains out2 "stopped at iteration 2 of" "one more iteration"
+            let run = Path.Combine(dir, "recipes", "bandit-n10-k5-gru")
+            Expect.equal (Metrics.read run |> Array.map _.Iteration) [| 1; 2 |] "every iteration once"
+            let config = (RunConfig.load run |> Result.toOption).Value.Value
+            Expect.isGreaterThan (int config["max_pol_iters"]) 2 "the recipe's own iteration count is saved, not the leg's"
+            Expect.isFalse (Directory.Exists(Path.Combine(dir, "results"))) "no result before training is done"
+        }
+    ]
