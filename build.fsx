@@ -126,8 +126,8 @@ let private readJson (path: string) =
 /// minibatch 60, one process, seeds 1-3; the return is the last 1000 meta-episodes' mean, smoothed
 /// over 5 iterations as the reference's figure was.
 let qualitySettings =
-    [ "reference", "--num_features 256 --adam_lr 2e-4", 300
-      "best", "--num_features 128 --adam_lr 1e-3", 150 ]
+    [ "reference", "--num_features 256 --adam_lr 2e-4", 130
+      "best", "--num_features 128 --adam_lr 5e-4", 100 ]
 
 let qualityLevels = [ 6.0; 6.3; 6.5 ]
 

@@ -100,11 +100,6 @@ let measure (w: Workload) (metaEpisodes: int) (warmup: int) (iterations: int) (m
     let learner = Trainer.createLearner s
     let gen = Trainer.generator s.Seed 1
     let scratch = Directory.CreateTempSubdirectory("rl2-bench-")
-    let checkpointed: Checkpoint.Learner =
-        { Policy = learner.Policy.Params
-          PolicyOptimizer = learner.PolicyOptimizer
-          Value = learner.Value.Params
-          ValueOptimizer = learner.ValueOptimizer }
     let phases =
         try
             [ for i in 1 .. warmup + iterations ->
@@ -114,7 +109,7 @@ let measure (w: Workload) (metaEpisodes: int) (warmup: int) (iterations: int) (m
                   for t in [ advantages; targets ] do t.Dispose()
                   Rollout.dispose rollout
                   let state: Checkpoint.TrainerState = { Iteration = i; EnvSteps = 0L; Seconds = 0.0; Returns = [||]; Generators = [||] }
-                  let _, tCheckpoint = time (fun () -> Checkpoint.save scratch.FullName checkpointed state)
+                  let _, tCheckpoint = time (fun () -> Checkpoint.save scratch.FullName (Trainer.checkpointed learner) state)
                   [| tRollout; tCredit; tUpdate; tCheckpoint; rssMb () |] ]
         finally
             scratch.Delete true

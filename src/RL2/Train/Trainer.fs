@@ -91,7 +91,8 @@ let createLearner (s: Settings) =
       PolicyOptimizer = optimizer s policy.Params
       ValueOptimizer = optimizer s value.Params }
 
-let private checkpointed (l: Learner) : Checkpoint.Learner =
+/// The learner as the checkpoint files hold it.
+let checkpointed (l: Learner) : Checkpoint.Learner =
     { Policy = l.Policy.Params
       PolicyOptimizer = l.PolicyOptimizer
       Value = l.Value.Params
