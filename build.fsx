@@ -169,8 +169,9 @@ let performance () =
                     let i, o, u = num r "iteration_seconds", num r "rollout_seconds", num r "update_seconds"
                     yield $"| {w} | {it} | {i:F2} | {it / i:F1} | {ro} | {o:F3} | {ro / o:F0} | {up} | {u:F2} | {up / u:F1} |"
                 | None -> () ]
+    // `rl2 bench --iterations 100 --warmup 0` of a workload, run for its memory (its timings were shared).
     let rss =
-        after
+        rows (IO.Path.Combine(benchDir, "memory", "iteration.json"))
         |> List.choose (fun (w, r) ->
             let series =
                 match r.TryGetProperty "rss_mb_by_iteration" with

@@ -21,20 +21,35 @@ let private list () =
         printfn "  %-20s rl2 train %s" "" r.Flags
     0
 
-/// The results page, `<results_dir>.md`, from every result file in the results directory.
-let private writePage (resultsDir: string) =
-    let dir = Path.TrimEndingDirectorySeparator resultsDir
-    let path = dir + ".md"
-    File.WriteAllText(path, Reproduction.page (Path.GetFileName dir) Recipes.table (Reproduction.readAll dir) + "\n")
-    Progress.note $"wrote {path}"
-
 /// The train request of a recipe, in its own run directory.
 let private request (recipe: Reproduction.Recipe) (checkpointDir: string) =
     let argv =
         Array.append (recipe.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries)) [| "--checkpoint_dir"; checkpointDir; "--model_name"; $"recipes/{recipe.Name}" |]
     toTrainRequest 1 (ArgumentParser.Create<TrainArgs>().ParseCommandLine(argv, raiseOnUsage = false))
 
-let private finish (recipe: Reproduction.Recipe) (req: TrainRequest) (resultsDir: string) =
+/// The results page, `<results_dir>.md`, from every result file in the results directory, with the
+/// progress of unfinished recipes' runs under `checkpointDir` (their curves copied beside the results).
+let private writePage (resultsDir: string) (checkpointDir: string) =
+    let dir = Path.TrimEndingDirectorySeparator resultsDir
+    let outcomes = Reproduction.readAll dir
+    let progress =
+        [ for recipe in Recipes.table do
+              if outcomes |> List.forall (fun o -> o.Recipe <> recipe.Name) then
+                  let req = request recipe checkpointDir
+                  let run = req.Settings.RunDir.Value
+                  let curve = recipe.Name + "-so-far.png"
+                  match Reproduction.progressOf run req.Settings.MaxIterations curve with
+                  | Some p ->
+                      Directory.CreateDirectory dir |> ignore
+                      TrainCommand.drawCurve req.Settings run (Path.Combine(dir, curve)) ()
+                      yield recipe.Name, p
+                  | None -> () ]
+        |> Map.ofList
+    let path = dir + ".md"
+    File.WriteAllText(path, Reproduction.page (Path.GetFileName dir) Recipes.table outcomes progress + "\n")
+    Progress.note $"wrote {path}"
+
+let private finish (recipe: Reproduction.Recipe) (req: TrainRequest) (resultsDir: string) (checkpointDir: string) =
     let run = req.Settings.RunDir.Value
     let count, seed = Reproduction.freshMetaEpisodes, Reproduction.freshSeed
     Progress.note $"re-evaluating the peak and final checkpoints and every classic baseline on {count} fresh held-out meta-episodes (seed {seed})…"
@@ -46,14 +61,16 @@ let private finish (recipe: Reproduction.Recipe) (req: TrainRequest) (resultsDir
     File.WriteAllText(Path.Combine(resultsDir, recipe.Name + ".json"), Reproduction.toJson outcome + "\n")
     File.WriteAllText(Path.Combine(resultsDir, recipe.Name + ".md"), section)
     printfn "\n%s" section
-    writePage resultsDir
+    writePage resultsDir checkpointDir
 
 let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceArgs>) =
     let iterations = r.TryGetResult Iterations
     let minutes = r.TryGetResult Minutes
     iterations |> Option.iter (fun k -> if k < 1 then fail $"--iterations must be at least 1, got {k}")
     minutes |> Option.iter (fun m -> if not (m >= 0.0) then fail $"--minutes must not be negative, got {m}")
-    let req = request recipe (r.GetResult(ReproduceArgs.Checkpoint_Dir, defaultValue = "checkpoints"))
+    let checkpointDir = r.GetResult(ReproduceArgs.Checkpoint_Dir, defaultValue = "checkpoints")
+    let resultsDir = r.GetResult(Results_Dir, defaultValue = "docs/results")
+    let req = request recipe checkpointDir
     if Table.setupOf (EvalCommands.networkSpec req.Config) <> Some recipe.Setup then
         failwith $"recipe {recipe.Name}: its flags do not train for {recipe.Setup.Environment} {recipe.Setup.Label}"
     let run = req.Settings.RunDir.Value
@@ -63,16 +80,17 @@ let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceAr
     let leg = { req with Settings = { req.Settings with MaxIterations = stopAt } }
     TrainCommand.train Communicator.single leg changed (minutes |> Option.map TimeSpan.FromMinutes) |> ignore
     match Checkpoint.latest run with
-    | Some i when i >= target -> finish recipe req (r.GetResult(Results_Dir, defaultValue = "docs/results"))
+    | Some i when i >= target -> finish recipe req resultsDir checkpointDir
     | reached ->
         Progress.note $"{recipe.Name}: stopped at iteration {defaultArg reached 0} of {target}; rerun to continue from there"
+        writePage resultsDir checkpointDir
     0
 
 let command (r: ParseResults<ReproduceArgs>) =
     if Mpi.worldSize().IsSome then fail "rl2 reproduce runs on one process; start it without mpiexec"
     match r.TryGetResult Recipe_Name with
     | _ when r.Contains Page ->
-        writePage (r.GetResult(Results_Dir, defaultValue = "docs/results"))
+        writePage (r.GetResult(Results_Dir, defaultValue = "docs/results")) (r.GetResult(ReproduceArgs.Checkpoint_Dir, defaultValue = "checkpoints"))
         0
     | None -> list ()
     | Some name -> runRecipe (Recipes.find name) r

@@ -127,11 +127,16 @@ let reproduction =
             Expect.floatClose Accuracy.high o.FinalMinusBaseline.Mean (o.Final.Return.Mean - o.BaselineReturn.Mean) "final − baseline, paired"
             Expect.equal (Reproduction.ofJson (Reproduction.toJson o)) o "JSON round trip"
             let other = { recipe with Name = "other"; Agent = "SNAIL"; Goal = Reproduction.AtLeast 80.0 }
-            let page = Reproduction.page "results" [ recipe; other ] [ o ]
+            let page = Reproduction.page "results" [ recipe; other ] [ o ] Map.empty
             Expect.stringContains page "| [tiny](#tiny) | 6.7 / 6.7 |" "tiny's row with the published number"
             Expect.stringContains page "| [other](#other) | 6.6 / 6.8 | not run to the end yet |" "the other recipe's row"
             Expect.throws (fun () -> Reproduction.assess { recipe with Setup = Published.MdpSetup 10 } spec run 2L 10 "x.png" |> ignore) "a recipe whose flags train another setup"
             Expect.stringContains page "![learning curve of tiny](results/tiny.png)" "the curve"
+            let p = (Reproduction.progressOf run 10 "other-so-far.png").Value
+            Expect.equal (p.Iteration, p.MaxIterations, p.EnvSteps) (4, 10, 2400L) "progress: the run's newest iteration"
+            let withProgress = Reproduction.page "results" [ recipe; other ] [ o ] (Map.ofList [ "other", p ])
+            Expect.stringContains withProgress "| [other](#other) | 6.6 / 6.8 | in progress, iteration 4 of 10: best so far" "an unfinished recipe's progress"
+            Expect.stringContains withProgress "![learning curve of other so far](results/other-so-far.png)" "its curve so far"
         }
     ]
 
@@ -173,6 +178,8 @@ let cli =
             Expect.equal (Metrics.read run |> Array.map _.Iteration) [| 1; 2 |] "every iteration once"
             let config = (RunConfig.load run |> Result.toOption).Value.Value
             Expect.isGreaterThan (int config["max_pol_iters"]) 2 "the recipe's own iteration count is saved, not the leg's"
-            Expect.isFalse (Directory.Exists(Path.Combine(dir, "results"))) "no result before training is done"
+            Expect.isFalse (File.Exists(Path.Combine(dir, "results", "bandit-n10-k5-gru.json"))) "no result before training is done"
+            let page = File.ReadAllText(Path.Combine(dir, "results.md"))
+            Expect.stringContains page "| [bandit-n10-k5-gru](#bandit-n10-k5-gru) | 6.7 / 6.7 | in progress, iteration 2 of" "the page says how far it got"
         }
     ]

@@ -158,6 +158,32 @@ let private signed (s: Stats.Summary) = $"%+.3f{s.Mean} ± %.3f{s.HalfWidth}"
 
 let private millions (steps: int64) = $"%.1f{float steps / 1e6} M"
 
+/// How far an unfinished recipe's run has got: its newest iteration, the best periodic held-out
+/// evaluation so far, and its learning curve copied beside the results.
+type Progress =
+    { Iteration: int
+      MaxIterations: int
+      EnvSteps: int64
+      /// Wall-clock hours of training and periodic evaluation so far.
+      Hours: float
+      Best: Checkpoint.Best option
+      Curve: string }
+
+/// A run's progress from its metrics and best checkpoint; None before its first iteration.
+let progressOf (run: string) (maxIterations: int) (curve: string) =
+    let ms = Metrics.read run
+    if ms.Length = 0 then
+        None
+    else
+        let last = ms[ms.Length - 1]
+        Some
+            { Iteration = last.Iteration
+              MaxIterations = maxIterations
+              EnvSteps = last.EnvSteps
+              Hours = (last.Seconds + (ms |> Array.sumBy (fun m -> defaultArg m.EvalSeconds 0.0))) / 3600.0
+              Best = Checkpoint.tryBest run
+              Curve = curve }
+
 /// "paper / reference" published numbers.
 let private published (paper: float option) (reference: float option) =
     let show = Option.map (sprintf "%g") >> Option.defaultValue "—"
@@ -197,8 +223,12 @@ let section (images: string) (o: Outcome) =
 
 /// The whole results page: a table with a row per recipe (results where a result file exists), then
 /// each result's section and each unfinished recipe's flags.
-let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) =
+let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) (progress: Map<string, Progress>) =
     let byName = outcomes |> List.map (fun o -> o.Recipe, o) |> Map.ofList
+    let bestText (p: Progress) =
+        match p.Best with
+        | Some b -> $"%.3f{b.Mean} ± %.3f{b.HalfWidth} at iteration {b.Iteration} ({b.MetaEpisodes} held-out meta-episodes)"
+        | None -> "no evaluation yet"
     let row (r: Recipe) =
         match Map.tryFind r.Name byName with
         | Some o ->
@@ -208,12 +238,24 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) =
         | None ->
             let value column = Published.value r.Setup $"RL2 {r.Agent} ({column})"
             let numbers = published (value "paper") (value "reference")
-            $"| [{r.Name}](#{r.Name}) | {numbers} | not run to the end yet | | | | | | | {r.Goal.Text} | {r.Deviations} |"
+            match Map.tryFind r.Name progress with
+            | Some p ->
+                $"| [{r.Name}](#{r.Name}) | {numbers} | in progress, iteration {p.Iteration} of {p.MaxIterations}: best so far {bestText p} | | | "
+                + $"| {millions p.EnvSteps} | %.2f{p.Hours} | [png]({images}/{p.Curve}) | {r.Goal.Text} | {r.Deviations} |"
+            | None -> $"| [{r.Name}](#{r.Name}) | {numbers} | not run to the end yet | | | | | | | {r.Goal.Text} | {r.Deviations} |"
     let pending (r: Recipe) =
         [ $"### {r.Name}"
           ""
           $"{r.Title}: `rl2 train {r.Flags}` (`dotnet fsi build.fsx reproduce {r.Name}`). Not run to the end yet."
           ""
+          match Map.tryFind r.Name progress with
+          | Some p ->
+              $"So far: iteration {p.Iteration} of {p.MaxIterations} ({millions p.EnvSteps} environment steps, %.2f{p.Hours} hours); "
+              + $"best periodic evaluation {bestText p}. Rerunning the recipe resumes from its newest checkpoint."
+              ""
+              $"![learning curve of {r.Name} so far]({images}/{p.Curve})"
+              ""
+          | None -> ()
           $"Deviations from the paper: {r.Deviations}. {r.Why}"
           "" ]
         |> String.concat "\n"
