@@ -71,7 +71,7 @@ let matmulPeak () =
 let private statusMb (field: string) =
     File.ReadAllLines "/proc/self/status"
     |> Array.tryFind _.StartsWith(field + ":")
-    |> Option.map (fun l -> float (l.Split(' ', System.StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0)
+    |> Option.map (fun l -> float (l.Split([| ' '; '\t' |], System.StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0)
     |> Option.defaultValue nan
 
 /// Peak resident set of this process so far (VmHWM), in MB.
