@@ -194,6 +194,12 @@ let fixedFlags =
     set [ "environment"; "num_states"; "num_actions"; "max_episode_len"; "meta_episode_len"; "architecture"; "num_features"
           "num_layers"; "num_heads"; "attention"; "connections"; "layer_ordering"; "positions"; "seed" ]
 
+/// The task distribution `--environment` names, or a usage error listing the choices.
+let taskOf (environment: string) (settings: Catalog.EnvSettings) =
+    match Catalog.tryFind environment with
+    | Some make -> make settings
+    | None -> fail $"""--environment must be one of {String.concat ", " Catalog.names}, got '{environment}'"""
+
 /// An output directory (a run's, a benchmark's) must be a directory we can write.
 let checkWritable (dir: string) =
     if File.Exists dir then fail $"{dir} is a file, not a directory"
@@ -242,10 +248,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let threads = r.GetResult(TrainArgs.Threads, defaultValue = 1)
     let evalEvery = r.GetResult(Eval_Every, defaultValue = 0)
     let evalCount = r.GetResult(Eval_Meta_Episodes, defaultValue = 1000)
-    let task =
-        match Catalog.tryFind environment with
-        | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
-        | None -> fail $"""--environment must be one of {String.concat ", " Catalog.names}, got '{environment}'"""
+    let task = taskOf environment { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
     let transformer =
         transformerOptions
             (r.GetResult(Num_Layers, defaultValue = Transformer.reference.Layers))

@@ -52,10 +52,7 @@ let networkSpec (cfg: Map<string, string>) : Evaluate.NetworkSpec =
     if metaEpisodeLen < 1 then fail $"--meta_episode_len must be at least 1, got {metaEpisodeLen}"
     if numFeatures < 1 then fail $"--num_features must be at least 1, got {numFeatures}"
     let environment = str "environment" "bandit"
-    let task =
-        match Catalog.tryFind environment with
-        | Some make -> make { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
-        | None -> fail $"""--environment must be one of {String.concat ", " Catalog.names}, got '{environment}'"""
+    let task = taskOf environment { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
     let transformer =
         transformerOptions
             (int "num_layers" Transformer.reference.Layers)
