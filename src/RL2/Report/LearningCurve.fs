@@ -10,22 +10,26 @@ type Series =
       X: float[]
       MeanReturns: float[] }
 
-/// A run's curve from its `metrics.jsonl`, labelled with the run directory's name.
-let ofRun (run: string) =
+let private runName (run: string) = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath run))
+
+/// A run's mean return (last 1000 meta-episodes) from one read of its `metrics.jsonl`, against `x`.
+let private curve (x: Metrics.Iteration -> float) (run: string) =
     let ms = Metrics.read run
-    { Label = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath run))
-      X = ms |> Array.map (fun m -> float m.EnvSteps)
+    { Label = runName run
+      X = ms |> Array.map x
       MeanReturns = ms |> Array.map _.MeanReturn }
 
+/// A run's curve from its `metrics.jsonl`, labelled with the run directory's name.
+let ofRun (run: string) = curve (fun m -> float m.EnvSteps) run
+
 /// A run's curve against its cumulative training seconds (time to quality).
-let ofRunInSeconds (run: string) =
-    { ofRun run with X = Metrics.read run |> Array.map _.Seconds }
+let ofRunInSeconds (run: string) = curve _.Seconds run
 
 /// A run's periodic evaluations (`rl2 train --eval_every`): mean return on the held-out tasks against
 /// environment steps; no points when the run had none.
 let evaluationsOfRun (run: string) =
     let ms = Metrics.read run |> Array.filter _.EvalMean.IsSome
-    { Label = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath run)) + " (held-out evaluation)"
+    { Label = runName run + " (held-out evaluation)"
       X = ms |> Array.map (fun m -> float m.EnvSteps)
       MeanReturns = ms |> Array.choose _.EvalMean }
 
