@@ -24,6 +24,16 @@ let capture (file: string) (args: string) =
     p.WaitForExit()
     out.TrimEnd()
 
+/// Replaces what stands between `<!-- name:start -->` and `<!-- name:end -->` in a file of the repository
+/// (generated blocks inside hand-written documents).
+let replaceMarked (file: string) (name: string) (content: string) =
+    let path = IO.Path.Combine(root, file)
+    let text = IO.File.ReadAllText path
+    let startMarker, endMarker = $"<!-- {name}:start -->", $"<!-- {name}:end -->"
+    let i, j = text.IndexOf startMarker, text.IndexOf endMarker
+    if i < 0 || j < i then failwith $"{file} lacks the {name} markers"
+    IO.File.WriteAllText(path, text[.. i + startMarker.Length - 1] + "\n" + content + text[j..])
+
 /// Regenerates the README's CLI reference (between its cli-reference markers) from `rl2 … --help`.
 let docs () =
     run "build src/RL2.Cli -c Release"
@@ -31,12 +41,7 @@ let docs () =
     let section (args: string) = $"### `rl2 {args}`\n\n```\n{capture rl2 args}\n```\n"
     let reference =
         [ "--help"; "train --help"; "evaluate --help"; "table --help"; "reproduce --help"; "bench --help"; "plot --help" ] |> List.map section |> String.concat "\n"
-    let readme = IO.Path.Combine(root, "README.md")
-    let text = IO.File.ReadAllText readme
-    let startMarker, endMarker = "<!-- cli-reference:start -->", "<!-- cli-reference:end -->"
-    let i, j = text.IndexOf startMarker, text.IndexOf endMarker
-    if i < 0 || j < i then failwith "README.md lacks the cli-reference markers"
-    IO.File.WriteAllText(readme, text[.. i + startMarker.Length - 1] + "\n" + reference + text[j..])
+    replaceMarked "README.md" "cli-reference" reference
     printfn "README.md: CLI reference regenerated"
 
 /// Writes docs/api.md from the library's XML doc comments: one section per type or module.
@@ -238,11 +243,8 @@ let performance () =
           "![time to quality](images/time-to-quality.png)"
           "" ]
     let path = IO.Path.Combine(root, "docs", "performance.md")
-    let text = if IO.File.Exists path then IO.File.ReadAllText path else "# Performance\n\n<!-- measured:start -->\n<!-- measured:end -->\n"
-    let startMarker, endMarker = "<!-- measured:start -->", "<!-- measured:end -->"
-    let i, j = text.IndexOf startMarker, text.IndexOf endMarker
-    if i < 0 || j < i then failwith "docs/performance.md lacks the measured markers"
-    IO.File.WriteAllText(path, text[.. i + startMarker.Length - 1] + "\n" + String.Join("\n", lines) + text[j..])
+    if not (IO.File.Exists path) then IO.File.WriteAllText(path, "# Performance\n\n<!-- measured:start -->\n<!-- measured:end -->\n")
+    replaceMarked "docs/performance.md" "measured" (String.Join("\n", lines))
     printfn "docs/performance.md: measured block regenerated"
 
 /// Runs the iteration benchmark (all workloads) into docs/bench and regenerates docs/performance.md.
