@@ -28,9 +28,10 @@ let measure (gen: Generator) (arch: Architecture) (spec: ArchitectureSpec) (batc
     use x = torch.randn([| int64 batch; int64 t; int64 spec.InputWidth |], generator = gen)
     let cached () =
         let mutable s = core.Initial batch
+        let step = core.Stepper ()
         for i in 0 .. t - 1 do
             use scope = torch.NewDisposeScope()
-            let _, s' = core.Step (x.select(1L, int64 i)) s
+            let _, s' = step (x.select(1L, int64 i)) s
             scope.MoveToOuter(Seq.cast<System.IDisposable> s') |> ignore
             for old in s do old.Dispose()
             s <- s'

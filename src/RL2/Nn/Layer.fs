@@ -36,11 +36,16 @@ type Layer =
       StateSize: int
       /// Initial state for a batch of B.
       Initial: int -> State
-      /// Step mode: one timestep [B; I] with carried state → [B; W] and the next state. The next
-      /// state is made of fresh tensors, so the caller may dispose the previous one.
-      Step: Tensor -> State -> Tensor * State
+      /// Step mode, prepared once for many steps (e.g. fused recurrent weights): the returned
+      /// function maps one timestep [B; I] with carried state → [B; W] and the next state, and is
+      /// valid while the parameters do not change. The next state is made of fresh tensors, so the
+      /// caller may dispose the previous one.
+      Stepper: unit -> (Tensor -> State -> Tensor * State)
       /// Sequence mode: a whole sequence [B; T; I] from the initial state → [B; T; W].
       Sequence: Tensor -> Tensor }
+
+    /// One timestep in step mode, preparing afresh; loops over many steps use `Stepper` once.
+    member l.Step (x: Tensor) (s: State) = l.Stepper () x s
 
 module Layer =
     let private store name (children: Layer list) =
@@ -55,7 +60,7 @@ module Layer =
           OutputWidth = outWidth
           StateSize = 0
           Initial = fun _ -> []
-          Step = fun x s -> f x, s
+          Stepper = fun () x s -> f x, s
           Sequence = f }
 
     /// A parameter-free function as a layer (activations, reshapes).
@@ -96,12 +101,14 @@ module Layer =
           OutputWidth = b.OutputWidth
           StateSize = a.StateSize + b.StateSize
           Initial = fun n -> a.Initial n @ b.Initial n
-          Step =
-            fun x s ->
-                let sa, sb = List.splitAt a.StateSize s
-                let y, sa' = a.Step x sa
-                let z, sb' = b.Step y sb
-                z, sa' @ sb'
+          Stepper =
+            fun () ->
+                let stepA, stepB = a.Stepper (), b.Stepper ()
+                fun x s ->
+                    let sa, sb = List.splitAt a.StateSize s
+                    let y, sa' = stepA x sa
+                    let z, sb' = stepB y sb
+                    z, sa' @ sb'
           Sequence = a.Sequence >> b.Sequence }
 
     /// Layers applied one after another, registered under one name.
@@ -119,17 +126,19 @@ module Layer =
           OutputWidth = layers |> List.sumBy _.OutputWidth
           StateSize = layers |> List.sumBy _.StateSize
           Initial = fun n -> layers |> List.collect (fun l -> l.Initial n)
-          Step =
-            fun x s ->
-                let outs, _, states =
-                    layers
-                    |> List.fold
-                        (fun (ys, rest, acc) l ->
-                            let mine, rest' = List.splitAt l.StateSize rest
-                            let y, s' = l.Step x mine
-                            y :: ys, rest', acc @ s')
-                        ([], s, [])
-                cat (List.rev outs), states
+          Stepper =
+            fun () ->
+                let steps = layers |> List.map (fun l -> l, l.Stepper ())
+                fun x s ->
+                    let outs, _, states =
+                        steps
+                        |> List.fold
+                            (fun (ys, rest, acc) (l, step) ->
+                                let mine, rest' = List.splitAt l.StateSize rest
+                                let y, s' = step x mine
+                                y :: ys, rest', acc @ s')
+                            ([], s, [])
+                    cat (List.rev outs), states
           Sequence = fun x -> layers |> List.map (fun l -> l.Sequence x) |> cat }
 
     /// The identity as a layer (for concat with the input: dense connections).
@@ -142,7 +151,7 @@ module Layer =
           OutputWidth = outWidth
           StateSize = stateSize
           Initial = initial
-          Step = step
+          Stepper = fun () -> step
           Sequence = sequence }
 
     /// `f` side by side with the identity: [x, f x] (dense connections of SNAIL and the Transformer).
@@ -154,10 +163,12 @@ module Layer =
             invalidArg "f" $"a residual connection needs equal widths, got {f.InputWidth} → {f.OutputWidth}"
         { f with
             Params = store name [ f ]
-            Step =
-                fun x s ->
-                    let y, s' = f.Step x s
-                    x.add y, s'
+            Stepper =
+                fun () ->
+                    let step = f.Stepper ()
+                    fun x s ->
+                        let y, s' = step x s
+                        x.add y, s'
             Sequence = fun x -> x.add (f.Sequence x) }
 
     /// Lifts a recurrent cell to a layer. `project` runs once over the whole input (e.g. the input
@@ -180,7 +191,10 @@ module Layer =
           OutputWidth = outWidth
           StateSize = stateSize
           Initial = initial
-          Step = fun x s -> (prepare ()) (project x) s
+          Stepper =
+            fun () ->
+                let cell = prepare ()
+                fun x s -> cell (project x) s
           Sequence =
             fun x ->
                 // x: [B; T; I]

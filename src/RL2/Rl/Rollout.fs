@@ -50,12 +50,14 @@ let collect (gen: Generator) (dist: TaskDistribution) (policy: Layer) (value: La
     let mutable prevAction = torch.zeros([| int64 count |], dtype = ScalarType.Int64)
     let mutable prevReward = torch.zeros([| int64 count |])
     let mutable prevDone = torch.ones([| int64 count |])
+    // The weights stay fixed for the whole rollout, so whatever depends only on them is made once.
+    let policyStep, valueStep = policy.Stepper (), value.Stepper ()
     for t in 0 .. steps - 1 do
         use scope = torch.NewDisposeScope()
         let obs = dist.Observe state
         use x = TaskDistribution.encode dist obs prevAction prevReward prevDone
-        let logits, pNext = policy.Step x pState
-        let v, vNext = value.Step x vState
+        let logits, pNext = policyStep x pState
+        let v, vNext = valueStep x vState
         let action, logp = sampleAction gen logits
         let reward, next = tasks.Step gen state action
         let isDone = TaskDistribution.isDone dist t
