@@ -83,6 +83,7 @@ let private plot (r: ParseResults<PlotArgs>) =
 
 [<EntryPoint>]
 let main argv =
+    RL2.Memory.configure () |> ignore
     let parser = ArgumentParser.Create<Command>(programName = "rl2")
     try
         match parser.ParseCommandLine(argv, raiseOnUsage = true).GetSubCommand() with

@@ -12,4 +12,9 @@ let tests =
             // [[1,2],[3,4]]² = [[7,10],[15,22]]
             Expect.sequenceEqual (b.data<float32>().ToArray()) [| 7.0f; 10.0f; 15.0f; 22.0f |] "matmul"
         }
+        test "collections are blocking, so no TorchSharp Scalar is finalised inside a native call" {
+            Expect.equal (string (System.AppContext.GetData "System.GC.Concurrent")) "false" "the test executable runs without background GC"
+            RL2.Memory.configure () |> ignore
+            Expect.equal System.Runtime.GCSettings.LatencyMode System.Runtime.GCLatencyMode.Batch "Memory.configure makes collections blocking"
+        }
     ]

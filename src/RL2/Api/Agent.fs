@@ -93,6 +93,7 @@ type Agent private (settings: Trainer.Settings, learner: Trainer.Learner) =
 
     /// The agent of RunDirectory's newest intact checkpoint.
     static member Load(options: TrainingOptions) =
+        Memory.configure () |> ignore
         let s = options.ToSettings()
         torch.set_num_threads options.Threads
         match s.RunDir |> Option.bind (Trainer.restore s) with

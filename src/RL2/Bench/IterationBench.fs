@@ -92,7 +92,7 @@ let private time (f: unit -> 'a) =
 /// meta-episodes of 100 steps per iteration, checkpointing into a scratch directory, and averages
 /// the phases over the measured iterations.
 let measure (w: Workload) (metaEpisodes: int) (warmup: int) (iterations: int) (matmulGflops: float) =
-    Allocator.keepFreedMemory () |> ignore
+    Memory.configure () |> ignore
     let s =
         { Trainer.reference w.Task w.Architecture with
             NumFeatures = w.NumFeatures

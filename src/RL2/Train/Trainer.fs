@@ -231,7 +231,7 @@ module Options =
 /// the last good checkpoint stays the newest. With an evaluation, process 0 alone plays the held-out
 /// tasks and keeps `<run>/best/`, the checkpoint that scored highest so far, across resumes.
 let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Learner) (progress: Progress) =
-    Allocator.keepFreedMemory () |> ignore
+    Memory.configure () |> ignore
     let leg = Stopwatch.StartNew()
     let gen = generator s.Seed (1 + comm.Rank)
     let resumed = start comm s learner progress.Warning
