@@ -103,14 +103,10 @@ let measure (w: Workload) (metaEpisodes: int) (warmup: int) (iterations: int) (m
     let phases =
         try
             [ for i in 1 .. warmup + iterations ->
-                  let rollout, tRollout = time (fun () -> Rollout.collect gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen)
-                  let (advantages, targets), tCredit = time (fun () -> Trainer.credit Communicator.single s rollout)
-                  let _, tUpdate = time (fun () -> Trainer.update Communicator.single s gen learner rollout (advantages, targets))
-                  for t in [ advantages; targets ] do t.Dispose()
-                  Rollout.dispose rollout
+                  let played = Trainer.iterate Communicator.single s gen learner i
                   let state: Checkpoint.TrainerState = { Iteration = i; EnvSteps = 0L; Seconds = 0.0; Returns = [||]; Generators = [||] }
                   let _, tCheckpoint = time (fun () -> Checkpoint.save scratch.FullName (Trainer.checkpointed learner) state)
-                  [| tRollout; tCredit; tUpdate; tCheckpoint; rssMb () |] ]
+                  [| played.RolloutSeconds; played.CreditSeconds; played.UpdateSeconds; tCheckpoint; rssMb () |] ]
         finally
             scratch.Delete true
     let rss = phases |> List.map (fun p -> p[4]) |> List.toArray

@@ -177,6 +177,57 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
       Entropy = means[2]
       ClipFrac = means[3] }
 
+/// Why training stopped early: the iteration that failed and the non-finite quantity.
+exception TrainingDiverged of iteration: int * quantity: string
+
+/// One policy iteration's outcome on this process, with the seconds of its phases.
+type Played =
+    { /// This process's undiscounted meta-episode returns.
+      Returns: float32[]
+      Stats: UpdateStats
+      RolloutSeconds: float
+      CreditSeconds: float
+      UpdateSeconds: float }
+
+/// One policy iteration, number `iteration` (for messages): collect meta-episodes, assign credit, run
+/// the PPO epochs. Raises TrainingDiverged on a non-finite policy output, reward, loss or gradient.
+let iterate (comm: Communicator) (s: Settings) (gen: Generator) (learner: Learner) (iteration: int) =
+    let clock = Stopwatch.StartNew()
+    let lap () =
+        let t = clock.Elapsed.TotalSeconds
+        clock.Restart()
+        t
+    let rollout =
+        try
+            Rollout.collect gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen
+        with :? Runtime.InteropServices.ExternalException as e ->
+            // libtorch refuses to sample from NaN or infinite action probabilities.
+            raise (TrainingDiverged(iteration, $"policy output during the rollout ({e.Message.Split('\n')[0]})"))
+    try
+        use finite = scoped (fun () -> rollout.Rewards.isfinite().all())
+        if not (finite.item<bool> ()) then raise (TrainingDiverged(iteration, "reward from the task distribution"))
+        let returns =
+            use sums = rollout.Rewards.sum 1L
+            sums.data<float32>().ToArray()
+        let rolloutSeconds = lap ()
+        let advantages, targets = credit comm s rollout
+        let creditSeconds = lap ()
+        try
+            let stats =
+                try
+                    update comm s gen learner rollout (advantages, targets)
+                with NonFinite quantity ->
+                    raise (TrainingDiverged(iteration, quantity))
+            { Returns = returns
+              Stats = stats
+              RolloutSeconds = rolloutSeconds
+              CreditSeconds = creditSeconds
+              UpdateSeconds = lap () }
+        finally
+            for t in [ advantages; targets ] do t.Dispose()
+    finally
+        Rollout.dispose rollout
+
 /// What a run tells its caller as it goes (the CLI shows it; tests mostly ignore it).
 type Progress =
     { Iteration: Metrics.Iteration -> unit
@@ -184,9 +235,6 @@ type Progress =
 
 module Progress =
     let silent = { Iteration = ignore; Warning = ignore }
-
-/// Why training stopped early: the iteration that failed and the non-finite quantity.
-exception TrainingDiverged of iteration: int * quantity: string
 
 /// Process 0's learner and trainer state, restored from the newest intact checkpoint if there is one,
 /// on every process: only process 0 reads the run directory, which other machines need not share.
@@ -265,30 +313,12 @@ let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Le
     let mutable last, outOfTime = None, false
     while iteration < s.MaxIterations && not outOfTime do
         let clock = Stopwatch.StartNew()
-        let rollout =
-            try
-                Rollout.collect gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen
-            with :? Runtime.InteropServices.ExternalException as e ->
-                // libtorch refuses to sample from NaN or infinite action probabilities.
-                raise (TrainingDiverged(iteration + 1, $"policy output during the rollout ({e.Message.Split('\n')[0]})"))
-        use finite = scoped (fun () -> rollout.Rewards.isfinite().all())
-        if not (finite.item<bool> ()) then raise (TrainingDiverged(iteration + 1, "reward from the task distribution"))
-        let rolloutSeconds = clock.Elapsed.TotalSeconds
-        let returns =
-            use sums = rollout.Rewards.sum 1L
-            sums.data<float32>().ToArray()
+        let played = iterate comm s gen learner (iteration + 1)
         // The window holds every process's meta-episodes, rank by rank within an iteration.
-        for r in Communicator.gather comm returns do
+        for r in Communicator.gather comm played.Returns do
             window.Enqueue r
             if window.Count > returnWindow then window.Dequeue() |> ignore
-        let advantages, targets = credit comm s rollout
-        let stats =
-            try
-                update comm s gen learner rollout (advantages, targets)
-            with NonFinite quantity ->
-                raise (TrainingDiverged(iteration + 1, quantity))
-        for t in [ advantages; targets ] do t.Dispose()
-        Rollout.dispose rollout
+        let stats = played.Stats
         iteration <- iteration + 1
         let elapsed = clock.Elapsed.TotalSeconds
         let steps = int64 (s.MetaEpisodesPerIteration * s.MetaEpisodeLen * comm.Size)
@@ -318,8 +348,8 @@ let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Le
               ClipFrac = stats.ClipFrac
               LearningRate = s.LearningRate
               StepsPerSecond = float steps / elapsed
-              RolloutSeconds = rolloutSeconds
-              UpdateSeconds = elapsed - rolloutSeconds
+              RolloutSeconds = played.RolloutSeconds
+              UpdateSeconds = elapsed - played.RolloutSeconds
               EvalMean = evaluation |> Option.map (fun (_, mean, _, _) -> mean)
               EvalHalfWidth = evaluation |> Option.map (fun (_, _, halfWidth, _) -> halfWidth)
               EvalSeconds = evaluation |> Option.map (fun (_, _, _, t) -> t) }
