@@ -3,6 +3,7 @@ module RL2.Cli.TrainCommand
 
 open System
 open System.IO
+open System.Runtime.InteropServices
 open Argu
 open TorchSharp
 open RL2.Dist
@@ -74,7 +75,20 @@ let train (comm: Communicator) (req: TrainRequest) (changed: string option) (tim
             display req.Settings
         else
             Trainer.Progress.silent
-    let options: Trainer.Options = { Evaluation = req.Evaluation; TimeLimit = timeLimit }
+    // The first Ctrl-C or SIGTERM lets the iteration under way finish and be checkpointed; a second one
+    // ends the process at once (the newest checkpoint resumes either way).
+    let stopRequested = ref false
+    let stopAfterIteration (c: PosixSignalContext) =
+        if not stopRequested.Value then
+            stopRequested.Value <- true
+            c.Cancel <- true
+            if lead then Progress.note "stopping after this iteration (again to stop now)"
+    use _ = PosixSignalRegistration.Create(PosixSignal.SIGINT, stopAfterIteration)
+    use _ = PosixSignalRegistration.Create(PosixSignal.SIGTERM, stopAfterIteration)
+    let options: Trainer.Options =
+        { Evaluation = req.Evaluation
+          TimeLimit = timeLimit
+          StopRequested = fun () -> stopRequested.Value }
     let last = Trainer.trainWith comm req.Settings options (Trainer.createLearner req.Settings) progress
     if lead then
         match last with

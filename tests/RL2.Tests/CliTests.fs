@@ -7,6 +7,12 @@ open System.IO
 open System.Threading
 open Expecto
 
+module Posix =
+    [<Runtime.InteropServices.DllImport("libc", SetLastError = true)>]
+    extern int kill(int pid, int signal)
+
+    let sigterm = 15
+
 /// The repository, found from this test assembly's output directory (tests/RL2.Tests/bin/<config>/<tfm>/<rid>).
 let repositoryRoot = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../.."))
 
@@ -71,6 +77,28 @@ let tests =
                 File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
                 |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
             Expect.equal iterations [| 1..12 |] "every iteration logged once, in order"
+        }
+
+        test "SIGTERM stops a run cleanly after the iteration under way, checkpointed" {
+            let dir = TrainingTests.tempDir ()
+            let trainerDir = Path.Combine(dir, "run", "trainer")
+            use p = start $"{small dir} --max_pol_iters 100000"
+            let out = p.StandardOutput.ReadToEndAsync()
+            let err = p.StandardError.ReadToEndAsync()
+            let deadline = DateTime.UtcNow.AddMinutes 2.0
+            while not (Directory.Exists trainerDir && Directory.GetFiles(trainerDir, "*.ckpt").Length >= 2) && DateTime.UtcNow < deadline do
+                Thread.Sleep 50
+            Posix.kill (p.Id, Posix.sigterm) |> ignore
+            Expect.isTrue (p.WaitForExit 60_000) "the run ends"
+            Expect.equal p.ExitCode 0 $"a requested stop is not a failure: {err.Result}"
+            Expect.stringContains out.Result "stopping after this iteration" "says what it does"
+            let iterations =
+                File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
+                |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
+            let last = Array.last iterations
+            Expect.equal iterations [| 1..last |] "every iteration logged once, in order"
+            Expect.stringContains out.Result $"done: iteration {last}," "the last logged iteration is the one it stopped after"
+            Expect.equal (RL2.Train.Checkpoint.latest (Path.Combine(dir, "run"))) (Some last) "and it is checkpointed"
         }
     ]
 

@@ -122,7 +122,10 @@ let ranks =
             let s = { small with MaxIterations = 3 }
             let dirA, dirB = sharedDir comm, sharedDir comm
             Trainer.train comm { s with RunDir = Some dirA } TrainingTests.quiet |> ignore
-            let evaluating: Trainer.Options = { Evaluation = Some(RL2.Eval.Evaluate.periodic s.Task s.MetaEpisodeLen 1 50); TimeLimit = Some TimeSpan.Zero }
+            let evaluating: Trainer.Options =
+                { Trainer.Options.none with
+                    Evaluation = Some(RL2.Eval.Evaluate.periodic s.Task s.MetaEpisodeLen 1 50)
+                    TimeLimit = Some TimeSpan.Zero }
             // A zero time limit stops every rank after the first iteration; the resume goes to the end.
             let first = Trainer.trainWith comm { s with RunDir = Some dirB } evaluating (Trainer.createLearner s) TrainingTests.quiet
             Expect.equal (first |> Option.map _.Iteration) (Some 1) $"rank {comm.Rank} stopped after iteration 1"

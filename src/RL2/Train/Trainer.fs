@@ -268,10 +268,12 @@ type Evaluation =
 type Options =
     { Evaluation: Evaluation option
       /// Stop cleanly after the iteration during which this much wall-clock time of the call has passed.
-      TimeLimit: TimeSpan option }
+      TimeLimit: TimeSpan option
+      /// Polled after every iteration: true stops cleanly as the time limit does (e.g. on Ctrl-C).
+      StopRequested: unit -> bool }
 
 module Options =
-    let none = { Evaluation = None; TimeLimit = None }
+    let none = { Evaluation = None; TimeLimit = None; StopRequested = fun () -> false }
 
 /// Trains `learner` until `MaxIterations` (or the time limit), resuming from the newest intact
 /// checkpoint in `RunDir` if there is one; returns the last iteration's metrics, reported on process 0.
@@ -372,11 +374,9 @@ let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Le
                 Checkpoint.save run (checkpointed learner) state)
         if comm.Rank = 0 then progress.Iteration m
         last <- Some m
-        outOfTime <-
-            match options.TimeLimit with
-            | None -> false
-            // Process 0's clock decides, so that every process stops after the same iteration.
-            | Some limit -> (comm.Broadcast [| (if leg.Elapsed >= limit then 1uy else 0uy) |])[0] = 1uy
+        let stop = options.StopRequested () || options.TimeLimit |> Option.exists (fun limit -> leg.Elapsed >= limit)
+        // Process 0 decides, so that every process stops after the same iteration.
+        outOfTime <- (comm.Broadcast [| (if stop then 1uy else 0uy) |])[0] = 1uy
     last
 
 /// `trainWith` without evaluations or a time limit.
