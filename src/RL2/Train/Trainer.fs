@@ -200,8 +200,8 @@ let iterate (comm: Communicator) (s: Settings) (gen: Generator) (learner: Learne
     let rollout =
         try
             Rollout.collect gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen
-        with :? Runtime.InteropServices.ExternalException as e ->
-            // libtorch refuses to sample from NaN or infinite action probabilities.
+        // libtorch refuses to sample from NaN or infinite action probabilities; other errors are not divergence.
+        with :? Runtime.InteropServices.ExternalException as e when e.Message.Contains("nan", StringComparison.OrdinalIgnoreCase) ->
             raise (TrainingDiverged(iteration, $"policy output during the rollout ({e.Message.Split('\n')[0]})"))
     try
         use finite = scoped (fun () -> rollout.Rewards.isfinite().all())
