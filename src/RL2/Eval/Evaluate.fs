@@ -85,7 +85,9 @@ let episodeCurve (episodes: float[][]) = episodes |> Array.map Array.average
 
 /// A trained policy network's memory and last step, carried between steps.
 type NetworkBelief =
-    { mutable Memory: State
+    { /// The network's step mode, prepared once per batch of meta-episodes (the weights are fixed while it plays).
+      Step: Tensor -> State -> Tensor * State
+      mutable Memory: State
       mutable PreviousAction: Tensor
       mutable PreviousReward: Tensor
       mutable PreviousDone: Tensor }
@@ -100,7 +102,8 @@ let network (dist: TaskDistribution) (net: Layer) (greedy: bool) : Policy<Networ
     { Name = if greedy then "RL2 (greedy)" else "RL2"
       Init =
         fun _ n ->
-            { Memory = net.Initial n
+            { Step = net.Stepper ()
+              Memory = net.Initial n
               PreviousAction = torch.zeros([| int64 n |], dtype = ScalarType.Int64)
               PreviousReward = torch.zeros([| int64 n |])
               PreviousDone = torch.ones([| int64 n |]) }
@@ -111,7 +114,7 @@ let network (dist: TaskDistribution) (net: Layer) (greedy: bool) : Policy<Networ
                 use s = torch.tensor(o.States |> Array.map int64)
                 let obs = dist.Observe s
                 let x = TaskDistribution.encode dist obs belief.PreviousAction belief.PreviousReward belief.PreviousDone
-                let logits, next = net.Step x belief.Memory
+                let logits, next = belief.Step x belief.Memory
                 scope.MoveToOuter(Seq.cast<System.IDisposable> next) |> ignore
                 for old in belief.Memory do old.Dispose()
                 belief.Memory <- next
