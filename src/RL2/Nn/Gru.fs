@@ -11,22 +11,30 @@ let layer (gen: Generator) (forgetBias: float32) (inWidth: int) (h: int) : Layer
     let wxh = ps.Parameter("w_xh", Init.xavierNormal gen inWidth h)
     let whzr = ps.Parameter("w_hzr", Init.xavierNormal gen h (2 * h))
     let whh = ps.Parameter("w_hh", Init.orthogonal gen h h)
-    let lnXzr = Layer.layerNormIn ps "ln_xzr" (2 * h)
-    let lnHzr = Layer.layerNormIn ps "ln_hzr" (2 * h)
+    let gXzr, bXzr = Layer.layerNormParams ps "ln_xzr" (2 * h)
+    let gHzr, bHzr = Layer.layerNormParams ps "ln_hzr" (2 * h)
+    let lnHzr = Layer.layerNormOp (2 * h) gHzr bHzr
     let lnXh = Layer.layerNormIn ps "ln_xh" h
-    let lnHh = Layer.layerNormIn ps "ln_hh" h
-    // z = sigmoid(· - forget_bias): the constant is added to the input side once per sequence.
+    let gHh, bHh = Layer.layerNormParams ps "ln_hh" h
+    let lnHh = Layer.layerNormOp h gHh bHh
+    // z = sigmoid(· - forget_bias): the constant is folded into the input side's layer-norm bias.
     let zrShift = torch.cat([| torch.full([| int64 h |], (-forgetBias).ToScalar()); torch.zeros([| int64 h |]) |], 0L)
     let h64 = int64 h
 
-    let project (x: Tensor) =
-        // x: [..; I] → [..; 3h] = [LN(W_xzr x) - bias | LN(W_xh x)]
+    /// The input side of the gates for all steps at once: x [..; I] → LN(W_xzr x) - forget bias [..; 2h]
+    /// and LN(W_xh x) [..; h].
+    let projectParts (x: Tensor) =
         use xzr = x.matmul wxzr
-        use nzr = lnXzr xzr
+        use shifted = bXzr.add zrShift
         use xh = x.matmul wxh
-        use nh = lnXh xh
-        use shifted = nzr.add zrShift
-        torch.cat([| shifted; nh |], -1L)
+        Layer.layerNormOp (2 * h) gXzr shifted xzr, lnXh xh
+
+    let project (x: Tensor) =
+        // x: [..; I] → [..; 3h]
+        let zr, hx = projectParts x
+        use zr = zr
+        use hx = hx
+        torch.cat([| zr; hx |], -1L)
 
     let prepare () =
         let wh = torch.cat([| whzr :> Tensor; whh |], 1L) // [h; 3h]: one matmul per step
@@ -43,4 +51,14 @@ let layer (gen: Generator) (forgetBias: float32) (inWidth: int) (h: int) : Layer
             let hNext = hPrev.lerp(hCand, z)
             hNext, [ hNext ]
 
-    Layer.recurrent ps inWidth h (fun b -> [ torch.zeros([| int64 b; h64 |]) ]) project prepare
+    // Sequence mode (training) runs the same equations fused, with a hand-derived backward.
+    let sequence (x: Tensor) =
+        // x: [B; T; I] → [B; T; h]
+        let zr, hx = projectParts x
+        use zr = zr
+        use hx = hx
+        use wh = torch.cat([| whzr :> Tensor; whh |], 1L)
+        GruKernel.sequence { Recurrent = wh; GainZr = gHzr; BiasZr = bHzr; GainH = gHh; BiasH = bHh } zr hx
+
+    { Layer.recurrent ps inWidth h (fun b -> [ torch.zeros([| int64 b; h64 |]) ]) project prepare with
+        Sequence = sequence }

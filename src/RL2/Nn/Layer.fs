@@ -82,10 +82,13 @@ module Layer =
     let layerNormOp (width: int) (gain: Tensor) (bias: Tensor) (x: Tensor) =
         torch.nn.functional.layer_norm(x, [| int64 width |], gain, bias, 1e-8)
 
-    /// Registers a layer norm's gain (init 1) and bias (init 0) in `ps` and returns the op.
+    /// Registers a layer norm's gain (init 1) and bias (init 0) in `ps`.
+    let layerNormParams (ps: ParamStore) (prefix: string) (width: int) =
+        ps.Parameter(prefix + "_gain", Init.ones width), ps.Parameter(prefix + "_bias", Init.zeros width)
+
+    /// Registers a layer norm's gain and bias in `ps` and returns the op.
     let layerNormIn (ps: ParamStore) (prefix: string) (width: int) =
-        let g = ps.Parameter(prefix + "_gain", Init.ones width)
-        let b = ps.Parameter(prefix + "_bias", Init.zeros width)
+        let g, b = layerNormParams ps prefix width
         layerNormOp width g b
 
     let layerNorm name width =

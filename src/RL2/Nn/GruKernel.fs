@@ -1,0 +1,260 @@
+/// Sequence mode of the layer-normalised GRU (SPEC §3) as one autograd function: the forward loop
+/// and a hand-derived backward through time run the per-step element-wise work as vectorised row
+/// passes (System.Numerics.Tensors) instead of a dozen libtorch calls and autograd nodes per step;
+/// only the recurrent matmuls stay in libtorch, and the recurrent weight gradient of all steps is
+/// one matmul after the loop. The step-mode cell in Gru.fs states the same equations with torch ops
+/// and is the reference the tests check this against.
+module RL2.Nn.GruKernel
+
+open System
+open System.Numerics
+open System.Numerics.Tensors
+open System.Runtime.InteropServices
+open TorchSharp
+open RL2
+
+/// A contiguous CPU float32 tensor's elements, read and written in place.
+let private floats (t: Tensor) = MemoryMarshal.Cast<byte, float32>(t.bytes)
+
+let private scratch (n: int) = Span<float32>(Array.zeroCreate<float32> n)
+
+let inline private ro (s: Span<float32>) : ReadOnlySpan<float32> = Span<float32>.op_Implicit s
+
+/// Layer norm of a row in place, x ← (x − mean) / sqrt(biased var + 1e-8) (the reference's LN without
+/// gain and bias); returns the reciprocal standard deviation.
+let private normalise (x: Span<float32>) =
+    let n = float32 x.Length
+    let mean = TensorPrimitives.Sum(ro x) / n
+    TensorPrimitives.Subtract(ro x, mean, x)
+    let var = TensorPrimitives.SumOfSquares(ro x) / n
+    let rstd = 1.0f / MathF.Sqrt(var + 1e-8f)
+    TensorPrimitives.Multiply(ro x, rstd, x)
+    rstd
+
+/// Backward of a gain-and-bias layer norm for one row: the input gradient
+/// dx = rstd · (dy·g − mean(dy·g) − x̂ · mean(dy·g · x̂)) from the output gradient dy, the normalised
+/// input x̂ and the reciprocal standard deviation; adds dy·x̂ and dy to the gain's and bias's gradients.
+let private normaliseBackward (dy: Span<float32>) (xhat: Span<float32>) (gain: Span<float32>) (rstd: float32) (dx: Span<float32>) (dGain: Span<float32>) (dBias: Span<float32>) =
+    let n = float32 dy.Length
+    TensorPrimitives.FusedMultiplyAdd(ro dy, ro xhat, ro dGain, dGain)
+    TensorPrimitives.Add(ro dBias, ro dy, dBias)
+    let m1 = TensorPrimitives.Dot(ro dy, ro gain) / n
+    TensorPrimitives.Multiply(ro dy, ro gain, dx)
+    let m2 = TensorPrimitives.Dot(ro dx, ro xhat) / n
+    TensorPrimitives.MultiplyAdd(ro xhat, -m2, ro dx, dx)
+    TensorPrimitives.Subtract(ro dx, m1, dx)
+    TensorPrimitives.Multiply(ro dx, rstd, dx)
+
+/// dst = dc where c > 0, else 0: relu's backward, given relu's output c.
+let private reluBackward (c: Span<float32>) (dc: Span<float32>) (dst: Span<float32>) =
+    let vc = MemoryMarshal.Cast<float32, Vector<float32>>(c)
+    let vdc = MemoryMarshal.Cast<float32, Vector<float32>>(dc)
+    let vdst = MemoryMarshal.Cast<float32, Vector<float32>>(dst)
+    for i in 0 .. vc.Length - 1 do
+        vdst[i] <- Vector.ConditionalSelect(Vector.GreaterThan(vc[i], Vector<float32>.Zero), vdc[i], Vector<float32>.Zero)
+    for i in vc.Length * Vector<float32>.Count .. c.Length - 1 do
+        dst[i] <- if c[i] > 0.0f then dc[i] else 0.0f
+
+/// The layer's parameters as the kernel reads them: fused recurrent weights [h; 3h] and the two
+/// recurrent layer norms' gains and biases.
+type Weights =
+    { Recurrent: Tensor
+      GainZr: Tensor
+      BiasZr: Tensor
+      GainH: Tensor
+      BiasH: Tensor }
+
+/// What the backward pass needs from the forward, time-major so that each step's rows form one
+/// contiguous block (for its matmul and for element-wise passes over the whole block).
+type private Saved =
+    { /// h_0 … h_T  [T+1; B; h]
+      Hidden: Tensor
+      /// the recurrent projections normalised (x̂ of both layer norms)  [T; B; 3h]
+      Normalised: Tensor
+      /// reciprocal standard deviations of the two layer norms  [T; B; 2]
+      Rstd: Tensor
+      /// update gates, then reset gates  [T; 2; B; h]
+      Gates: Tensor
+      /// the candidate's recurrent layer-norm output  [T; B; h]
+      CandidateNorm: Tensor
+      /// candidate state relu(..)  [T; B; h]
+      Candidate: Tensor }
+
+/// Runs the GRU from a zero state over the input side of its gates, xzr [B; T; 2h] (update and reset,
+/// forget shift included) and xh [B; T; h] (candidate); returns the outputs [B; T; h] and the buffers
+/// of the backward pass.
+let private run (w: Weights) (xzr: Tensor) (xh: Tensor) =
+    use _ = torch.no_grad ()
+    let b, steps, h = xh.shape[0], xh.shape[1], xh.shape[2]
+    let h3 = 3L * h
+    let hi, bi, ti = int h, int b, int steps
+    let block = bi * hi
+    use xzrc = xzr.contiguous ()
+    use xhc = xh.contiguous ()
+    let saved =
+        { Hidden = torch.zeros([| steps + 1L; b; h |])
+          Normalised = torch.empty([| steps; b; h3 |])
+          Rstd = torch.empty([| steps; b; 2L |])
+          Gates = torch.empty([| steps; 2L; b; h |])
+          CandidateNorm = torch.empty([| steps; b; h |])
+          Candidate = torch.empty([| steps; b; h |]) }
+    let hidden = saved.Hidden.unbind 0L
+    let normalised = saved.Normalised.unbind 0L
+    let gates = saved.Gates.unbind 0L
+    let wh = w.Recurrent.detach ()
+    let gzr = floats w.GainZr
+    let bzr = floats w.BiasZr
+    let gh = floats w.GainH
+    let bh = floats w.BiasH
+    let xzrs = floats xzrc
+    let xhs = floats xhc
+    let hs = floats saved.Hidden
+    let ns = floats saved.Normalised
+    let rs = floats saved.Rstd
+    let zs = floats saved.Gates
+    let hhs = floats saved.CandidateNorm
+    let cs = floats saved.Candidate
+    for t in 0 .. ti - 1 do
+        normalised[t].addmm_(hidden[t], wh, 0.0f, 1.0f) |> ignore
+        for r in 0 .. bi - 1 do
+            let row = t * bi + r
+            let n = ns.Slice(row * 3 * hi, 3 * hi)
+            let x = xzrs.Slice((r * ti + t) * 2 * hi, 2 * hi)
+            rs[2 * row] <- normalise (n.Slice(0, 2 * hi))
+            rs[2 * row + 1] <- normalise (n.Slice(2 * hi, hi))
+            for gate in 0 .. 1 do
+                let pre = zs.Slice((2 * t + gate) * block + r * hi, hi)
+                TensorPrimitives.FusedMultiplyAdd(ro (n.Slice(gate * hi, hi)), ro (gzr.Slice(gate * hi, hi)), ro (bzr.Slice(gate * hi, hi)), pre)
+                TensorPrimitives.Add(ro pre, ro (x.Slice(gate * hi, hi)), pre)
+            let hh = hhs.Slice(row * hi, hi)
+            TensorPrimitives.FusedMultiplyAdd(ro (n.Slice(2 * hi, hi)), ro gh, ro bh, hh)
+        // libtorch's vectorised exp is several times faster than TensorPrimitives.Sigmoid here
+        gates[t].sigmoid_ () |> ignore
+        for r in 0 .. bi - 1 do
+            let row = t * bi + r
+            TensorPrimitives.FusedMultiplyAdd(
+                ro (zs.Slice((2 * t + 1) * block + r * hi, hi)),
+                ro (hhs.Slice(row * hi, hi)),
+                ro (xhs.Slice((r * ti + t) * hi, hi)),
+                cs.Slice(row * hi, hi)
+            )
+        let c = cs.Slice(t * block, block)
+        TensorPrimitives.Max(ro c, 0.0f, c)
+        // h_t = h_{t-1} + z (c − h_{t-1}), as lerp
+        let prev = hs.Slice(t * block, block)
+        let next = hs.Slice((t + 1) * block, block)
+        TensorPrimitives.Subtract(ro c, ro prev, next)
+        TensorPrimitives.FusedMultiplyAdd(ro (zs.Slice(2 * t * block, block)), ro next, ro prev, next)
+    for t in Seq.concat [ hidden; normalised; gates ] do t.Dispose()
+    wh.Dispose()
+    use after = saved.Hidden.narrow(0L, 1L, steps)
+    use batchFirst = after.transpose(0L, 1L)
+    batchFirst.contiguous (), saved
+
+/// Gradients of the inputs of `run` from the outputs' gradient dy [B; T; h]: the gates' input sides
+/// [B; T; 2h] and [B; T; h], fused recurrent weights [h; 3h], and the two layer norms' gains and biases.
+let private backward (w: Weights) (saved: Saved) (dy: Tensor) =
+    use _ = torch.no_grad ()
+    let steps, b, h = saved.Candidate.shape[0], saved.Candidate.shape[1], saved.Candidate.shape[2]
+    let hi, bi, ti = int h, int b, int steps
+    let block = bi * hi
+    use dyT = dy.transpose(0L, 1L)
+    use dyc = dyT.contiguous ()
+    let dxzr = torch.empty([| b; steps; 2L * h |])
+    let dxh = torch.empty([| b; steps; h |])
+    // gradients of the recurrent projections, time-major like the saved buffers (one weight matmul)
+    use dhp = torch.empty([| steps; b; 3L * h |])
+    // dL/dh_t arriving from step t + 1
+    use carry = torch.zeros([| b; h |])
+    use whT = w.Recurrent.t().contiguous ()
+    let dhpSteps = dhp.unbind 0L
+    let gzr = floats w.GainZr
+    let gh = floats w.GainH
+    let dys = floats dyc
+    let dxzrs = floats dxzr
+    let dxhs = floats dxh
+    let dps = floats dhp
+    let carried = floats carry
+    let hs = floats saved.Hidden
+    let ns = floats saved.Normalised
+    let rs = floats saved.Rstd
+    let zs = floats saved.Gates
+    let hhs = floats saved.CandidateNorm
+    let cs = floats saved.Candidate
+    let dh = scratch block
+    let dc = scratch block
+    let dpre = scratch block
+    let dhh = scratch block
+    // update then reset gate gradients, laid out as the saved gates
+    let dzr = scratch (2 * block)
+    let tmp = scratch (2 * block)
+    let dGainZr, dBiasZr = Array.zeroCreate<float32> (2 * hi), Array.zeroCreate<float32> (2 * hi)
+    let dGainH, dBiasH = Array.zeroCreate<float32> hi, Array.zeroCreate<float32> hi
+    for t in ti - 1 .. -1 .. 0 do
+        let c = cs.Slice(t * block, block)
+        let zr = zs.Slice(2 * t * block, 2 * block)
+        let dz = dzr.Slice(0, block)
+        let dr = dzr.Slice(block, block)
+        TensorPrimitives.Add(ro (dys.Slice(t * block, block)), ro carried, dh)
+        TensorPrimitives.Subtract(ro c, ro (hs.Slice(t * block, block)), dz)
+        TensorPrimitives.Multiply(ro dz, ro dh, dz)
+        TensorPrimitives.Multiply(ro dh, ro (zr.Slice(0, block)), dc)
+        TensorPrimitives.Subtract(ro dh, ro dc, carried)
+        reluBackward c dc dpre
+        TensorPrimitives.Multiply(ro dpre, ro (hhs.Slice(t * block, block)), dr)
+        TensorPrimitives.Multiply(ro dpre, ro (zr.Slice(block, block)), dhh)
+        // through the sigmoids: σ' = σ (1 − σ)
+        TensorPrimitives.Multiply(ro zr, ro zr, tmp)
+        TensorPrimitives.Subtract(ro zr, ro tmp, tmp)
+        TensorPrimitives.Multiply(ro dzr, ro tmp, dzr)
+        for r in 0 .. bi - 1 do
+            let row = t * bi + r
+            let dx = dxzrs.Slice((r * ti + t) * 2 * hi, 2 * hi)
+            dz.Slice(r * hi, hi).CopyTo(dx.Slice(0, hi))
+            dr.Slice(r * hi, hi).CopyTo(dx.Slice(hi, hi))
+            dpre.Slice(r * hi, hi).CopyTo(dxhs.Slice((r * ti + t) * hi, hi))
+            let n = ns.Slice(row * 3 * hi, 3 * hi)
+            let g = dps.Slice(row * 3 * hi, 3 * hi)
+            normaliseBackward dx (n.Slice(0, 2 * hi)) gzr rs[2 * row] (g.Slice(0, 2 * hi)) (dGainZr.AsSpan()) (dBiasZr.AsSpan())
+            normaliseBackward (dhh.Slice(r * hi, hi)) (n.Slice(2 * hi, hi)) gh rs[2 * row + 1] (g.Slice(2 * hi, hi)) (dGainH.AsSpan()) (dBiasH.AsSpan())
+        carry.addmm_(dhpSteps[t], whT, 1.0f, 1.0f) |> ignore
+    for t in dhpSteps do t.Dispose()
+    use hiddenBefore = saved.Hidden.narrow(0L, 0L, steps)
+    use inputs = hiddenBefore.reshape(-1L, h)
+    use inputsT = inputs.t ()
+    use outputGrads = dhp.reshape(-1L, 3L * h)
+    dxzr, dxh, inputsT.mm outputGrads, torch.tensor dGainZr, torch.tensor dBiasZr, torch.tensor dGainH, torch.tensor dBiasH
+
+let private free (s: Saved) =
+    for t in [ s.Hidden; s.Normalised; s.Rstd; s.Gates; s.CandidateNorm; s.Candidate ] do t.Dispose()
+
+type private Function() =
+    inherit torch.autograd.SingleTensorFunction<Function>()
+    override _.Name = "LayerNormGru"
+
+    override _.forward(ctx, vars) =
+        let t i = vars[i] :?> Tensor
+        let w = { Recurrent = t 2; GainZr = t 3; BiasZr = t 4; GainH = t 5; BiasH = t 6 }
+        let outputs, saved = run w (t 0) (t 1)
+        // the caller may free its handle of the fused weights before the backward pass
+        ctx.save_data("saved", box ({ w with Recurrent = w.Recurrent.detach () }, saved))
+        outputs
+
+    override _.backward(ctx, dy) =
+        let w, saved = ctx.get_data "saved" :?> Weights * Saved
+        let dxzr, dxh, dw, dGainZr, dBiasZr, dGainH, dBiasH = backward w saved dy
+        // The graph is not retained through a GRU layer: one backward per forward.
+        free saved
+        w.Recurrent.Dispose()
+        Collections.Generic.List<Tensor>([ dxzr; dxh; dw; dGainZr; dBiasZr; dGainH; dBiasH ])
+
+/// The GRU from a zero state over the input side of its gates, xzr [B; T; 2h] and xh [B; T; h] →
+/// outputs [B; T; h], differentiable in the inputs and the weights when autograd records.
+let sequence (w: Weights) (xzr: Tensor) (xh: Tensor) =
+    let inputs = [ xzr; xh; w.Recurrent; w.GainZr; w.BiasZr; w.GainH; w.BiasH ]
+    if torch.is_grad_enabled () && inputs |> List.exists _.requires_grad then
+        torch.autograd.SingleTensorFunction<Function>.apply(inputs |> List.map box |> List.toArray)
+    else
+        let outputs, saved = run w xzr xh
+        free saved
+        outputs
