@@ -31,12 +31,21 @@ let private request (recipe: Reproduction.Recipe) (checkpointDir: string) =
 /// progress of unfinished recipes' runs under `checkpointDir` (their curves copied beside the results).
 let private writePage (resultsDir: string) (checkpointDir: string) =
     let dir = Path.TrimEndingDirectorySeparator resultsDir
-    let outcomes = Reproduction.readAll dir
+    let runOf (recipe: Reproduction.Recipe) = (request recipe checkpointDir).Settings.RunDir.Value
+    // Results written before the papers' measure was recorded get it from their run, where it is kept.
+    let outcomes =
+        [ for o in Reproduction.readAll dir do
+              match o.LoggedPeak, Recipes.table |> List.tryFind (fun r -> r.Name = o.Recipe) with
+              | None, Some recipe when (Reproduction.loggedPeak (runOf recipe)).IsSome ->
+                  let o = { o with LoggedPeak = Reproduction.loggedPeak (runOf recipe) }
+                  File.WriteAllText(Path.Combine(dir, o.Recipe + ".json"), Reproduction.toJson o + "\n")
+                  o
+              | _ -> o ]
     let progress =
         [ for recipe in Recipes.table do
               if outcomes |> List.forall (fun o -> o.Recipe <> recipe.Name) then
                   let req = request recipe checkpointDir
-                  let run = req.Settings.RunDir.Value
+                  let run = runOf recipe
                   let curve = recipe.Name + "-so-far.png"
                   match Reproduction.progressOf run req.Settings.MaxIterations curve with
                   | Some p ->

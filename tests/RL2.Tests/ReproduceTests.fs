@@ -126,16 +126,18 @@ let reproduction =
             Expect.equal [ o.Peak.Return.Count; o.Final.Return.Count; o.BaselineReturn.Count; o.PeakMinusBaseline.Count ] [ 300; 300; 300; 300 ] "300 tasks each"
             Expect.floatClose Accuracy.high o.FinalMinusBaseline.Mean (o.Final.Return.Mean - o.BaselineReturn.Mean) "final − baseline, paired"
             Expect.equal (Reproduction.ofJson (Reproduction.toJson o)) o "JSON round trip"
+            let best = Metrics.read run |> Array.maxBy _.MeanReturn
+            Expect.equal o.LoggedPeak (Some { Iteration = best.Iteration; Return = best.MeanReturn }) "the papers' measure: the highest logged training return"
             let other = { recipe with Name = "other"; Agent = "SNAIL"; Goal = Reproduction.AtLeast 80.0 }
             let page = Reproduction.page "results" [ recipe; other ] [ o ] Map.empty
-            Expect.stringContains page "| [tiny](#tiny) | 6.7 / 6.7 |" "tiny's row with the published number"
-            Expect.stringContains page "| [other](#other) | 6.6 / 6.8 | not run to the end yet |" "the other recipe's row"
+            Expect.stringContains page $"| [tiny](#tiny) | 6.7 / 6.7 | %.2f{best.MeanReturn} (iteration {best.Iteration}) |" "tiny's row with the published number and the papers' measure"
+            Expect.stringContains page "| [other](#other) | 6.6 / 6.8 | — | not run to the end yet |" "the other recipe's row"
             Expect.throws (fun () -> Reproduction.assess { recipe with Setup = Published.MdpSetup 10 } spec run 2L 10 "x.png" |> ignore) "a recipe whose flags train another setup"
             Expect.stringContains page "![learning curve of tiny](results/tiny.png)" "the curve"
             let p = (Reproduction.progressOf run 10 "other-so-far.png").Value
             Expect.equal (p.Iteration, p.MaxIterations, p.EnvSteps) (4, 10, 2400L) "progress: the run's newest iteration"
             let withProgress = Reproduction.page "results" [ recipe; other ] [ o ] (Map.ofList [ "other", p ])
-            Expect.stringContains withProgress "| [other](#other) | 6.6 / 6.8 | in progress, iteration 4 of 10: best so far" "an unfinished recipe's progress"
+            Expect.stringContains withProgress $"| [other](#other) | 6.6 / 6.8 | %.2f{best.MeanReturn} (iteration {best.Iteration}) | in progress, iteration 4 of 10: best so far" "an unfinished recipe's progress"
             Expect.stringContains withProgress "![learning curve of other so far](results/other-so-far.png)" "its curve so far"
         }
     ]
@@ -180,6 +182,7 @@ let cli =
             Expect.isGreaterThan (int config["max_pol_iters"]) 2 "the recipe's own iteration count is saved, not the leg's"
             Expect.isFalse (File.Exists(Path.Combine(dir, "results", "bandit-n10-k5-gru.json"))) "no result before training is done"
             let page = File.ReadAllText(Path.Combine(dir, "results.md"))
-            Expect.stringContains page "| [bandit-n10-k5-gru](#bandit-n10-k5-gru) | 6.7 / 6.7 | in progress, iteration 2 of" "the page says how far it got"
+            let logged = Metrics.read run |> Array.maxBy _.MeanReturn
+            Expect.stringContains page $"| [bandit-n10-k5-gru](#bandit-n10-k5-gru) | 6.7 / 6.7 | %.2f{logged.MeanReturn} (iteration {logged.Iteration}) | in progress, iteration 2 of" "the page says how far it got"
         }
     ]

@@ -47,6 +47,19 @@ let freshSeed = 2L
 
 let freshMetaEpisodes = 10_000
 
+/// The papers' own measure, to set beside their tables: the highest logged training return (the mean
+/// of the 1000 most recent meta-episodes, played with sampled actions before each update) over the
+/// iterations. A maximum over hundreds of noisy means, it sits above what the policy earns on fresh
+/// tasks (the peak's evaluation below does not have that bias).
+type LoggedPeak = { Iteration: int; Return: float }
+
+/// The highest logged training return of a run; None before its first iteration.
+let loggedPeak (run: string) =
+    Metrics.read run
+    |> Array.sortBy (fun m -> -m.MeanReturn, m.Iteration)
+    |> Array.tryHead
+    |> Option.map (fun m -> { Iteration = m.Iteration; Return = m.MeanReturn })
+
 /// A checkpoint's return on the fresh held-out tasks and what training took to get there.
 type Measured =
     { Iteration: int
@@ -84,6 +97,8 @@ type Outcome =
       /// paired difference from it.
       Optimum: Stats.Summary option
       PeakMinusOptimum: Stats.Summary option
+      /// The papers' measure on this run.
+      LoggedPeak: LoggedPeak option
       /// The learning curve's PNG, beside the result's JSON.
       Curve: string }
 
@@ -137,6 +152,7 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
       FinalMinusBaseline = Stats.paired finalReturns baselineReturns
       Optimum = optimum |> Option.map Stats.summarize
       PeakMinusOptimum = optimum |> Option.map (Stats.paired peakReturns)
+      LoggedPeak = loggedPeak run
       Curve = curve }
 
 let private json = JsonSerializerOptions(PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true)
@@ -167,6 +183,7 @@ type Progress =
       /// Wall-clock hours of training and periodic evaluation so far.
       Hours: float
       Best: Checkpoint.Best option
+      LoggedPeak: LoggedPeak option
       Curve: string }
 
 /// A run's progress from its metrics and best checkpoint; None before its first iteration.
@@ -182,6 +199,7 @@ let progressOf (run: string) (maxIterations: int) (curve: string) =
               EnvSteps = last.EnvSteps
               Hours = (last.Seconds + (ms |> Array.sumBy (fun m -> defaultArg m.EvalSeconds 0.0))) / 3600.0
               Best = Checkpoint.tryBest run
+              LoggedPeak = loggedPeak run
               Curve = curve }
 
 /// "paper / reference" published numbers.
@@ -190,6 +208,9 @@ let private published (paper: float option) (reference: float option) =
     $"{show paper} / {show reference}"
 
 let private verdict (o: Outcome) = if o.Reached then "reached" else "not reached"
+
+let private logged (p: LoggedPeak option) =
+    p |> Option.map (fun l -> $"%.2f{l.Return} (iteration {l.Iteration})") |> Option.defaultValue "—"
 
 /// One recipe's section: the command, every policy's return on the fresh tasks, the paired
 /// differences, the goal, the curve and the deviations from the paper. `images` is the path from
@@ -214,6 +235,10 @@ let section (images: string) (o: Outcome) =
          | Some d -> $"; peak − Bayes-optimal {signed d}."
          | None -> ".")
       $"Published RL² {o.Agent} (paper / reference implementation): {published o.Paper o.Reference}. Goal {o.Goal}: **{verdict o}**."
+      match o.LoggedPeak with
+      | Some l ->
+          $"By the papers' own measure (the highest logged training return, a mean of the 1000 most recent sampled meta-episodes) this run reached %.3f{l.Return} at iteration {l.Iteration}."
+      | None -> ()
       ""
       $"Deviations from the paper: {o.Deviations}. {o.Why}"
       ""
@@ -232,7 +257,7 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) (progr
     let row (r: Recipe) =
         match Map.tryFind r.Name byName with
         | Some o ->
-            $"| [{r.Name}](#{r.Name}) | {published o.Paper o.Reference} | {pm o.Peak.Return} | {pm o.Final.Return} | {o.Baseline} {pm o.BaselineReturn} "
+            $"| [{r.Name}](#{r.Name}) | {published o.Paper o.Reference} | {logged o.LoggedPeak} | {pm o.Peak.Return} | {pm o.Final.Return} | {o.Baseline} {pm o.BaselineReturn} "
             + $"| {signed o.PeakMinusBaseline} | {millions o.Peak.EnvSteps} | %.2f{o.Peak.Hours} | [png]({images}/{o.Curve}) "
             + $"| {o.Goal}: {verdict o} | {r.Deviations} |"
         | None ->
@@ -240,9 +265,9 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) (progr
             let numbers = published (value "paper") (value "reference")
             match Map.tryFind r.Name progress with
             | Some p ->
-                $"| [{r.Name}](#{r.Name}) | {numbers} | in progress, iteration {p.Iteration} of {p.MaxIterations}: best so far {bestText p} | | | "
+                $"| [{r.Name}](#{r.Name}) | {numbers} | {logged p.LoggedPeak} | in progress, iteration {p.Iteration} of {p.MaxIterations}: best so far {bestText p} | | | "
                 + $"| {millions p.EnvSteps} | %.2f{p.Hours} | [png]({images}/{p.Curve}) | {r.Goal.Text} | {r.Deviations} |"
-            | None -> $"| [{r.Name}](#{r.Name}) | {numbers} | not run to the end yet | | | | | | | {r.Goal.Text} | {r.Deviations} |"
+            | None -> $"| [{r.Name}](#{r.Name}) | {numbers} | — | not run to the end yet | | | | | | | {r.Goal.Text} | {r.Deviations} |"
     let pending (r: Recipe) =
         [ $"### {r.Name}"
           ""
@@ -270,9 +295,12 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) (progr
       $"meta-episodes (seed {freshSeed}), so choosing the peak does not bias its number, with every classic baseline of"
       "the papers' table on the very same tasks; the strongest is shown and the difference is paired task by task."
       "Steps and hours are those to reach the peak (hours: training and periodic evaluation on this machine)."
+      "The papers report the highest logged training return instead (a mean of the 1000 most recent meta-episodes,"
+      "maximised over training); that measure of our runs is in the third column, to compare with theirs, but it"
+      "favours any run by the maximum over many noisy means, so the goals are judged on the fresh evaluation."
       ""
-      "| recipe | published (paper / reference) | ours, peak | ours, final | strongest classic baseline | peak − baseline | steps to peak | hours to peak | curve | goal | settings deviating from the paper |"
-      "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
+      "| recipe | published (paper / reference) | ours, papers' measure (iteration) | ours, peak | ours, final | strongest classic baseline | peak − baseline | steps to peak | hours to peak | curve | goal | settings deviating from the paper |"
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"
       yield! recipes |> List.map row
       ""
       yield! recipes |> List.map (fun r -> match Map.tryFind r.Name byName with Some o -> section images o | None -> pending r) ]
