@@ -115,10 +115,12 @@ let cliTests =
     testSequenced
     <| testList "rl2 evaluate and table" [
         test "evaluate prints the same numbers for the same seed, with paired differences" {
-            let args = "evaluate --baseline ts --baseline gittins --meta_episode_len 10 --meta_episodes 300 --seed 2"
+            let png = Path.Combine(TrainingTests.tempDir (), "per_episode.png")
+            let args = $"evaluate --baseline ts --baseline gittins --meta_episode_len 10 --meta_episodes 300 --seed 2 --plot {png}"
             let code1, out1, err1 = CliTests.run args
             let code2, out2, _ = CliTests.run args
             Expect.equal (code1, code2) (0, 0) $"both succeed: {err1}"
+            Expect.isTrue (File.Exists png) "the per-episode plot where --plot says"
             let numbers (s: string) = s.Split('\n') |> Array.filter (fun l -> l.StartsWith "| TS") 
             Expect.equal (numbers out2) (numbers out1) "identical results"
             Expect.stringContains out1 "TS − Gittins" "paired difference"
