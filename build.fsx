@@ -46,8 +46,22 @@ let docs () =
 
 /// Writes docs/api.md from the library's XML doc comments: one section per type or module.
 let api () =
-    run "build src/RL2 -c Release"
-    let xml = Xml.Linq.XDocument.Load(IO.Path.Combine(root, "src/RL2/bin/Release/net10.0/linux-x64/RL2.Core.xml"))
+    // The CLI's output has the library beside its dependencies, so its types load for reflection.
+    run "build src/RL2.Cli -c Release"
+    let bin = IO.Path.Combine(root, "src/RL2.Cli/bin/Release/net10.0/linux-x64")
+    let xml = Xml.Linq.XDocument.Load(IO.Path.Combine(bin, "RL2.Core.xml"))
+    // F#'s private compiles to internal: only what the assembly exports is API (plus type abbreviations,
+    // which compile to nothing, and union cases, which are members of their union).
+    let assembly = Reflection.Assembly.LoadFrom(IO.Path.Combine(bin, "RL2.Core.dll"))
+    let exported = assembly.GetExportedTypes()
+    let dotted (t: Type) = t.FullName.Replace('+', '.')
+    let publicTypes = exported |> Array.map dotted |> set
+    let compiledTypes = assembly.GetTypes() |> Array.map dotted |> set
+    let publicMembers =
+        set [ for t in exported do
+                  for m in t.GetMembers(Reflection.BindingFlags.Public ||| Reflection.BindingFlags.Static ||| Reflection.BindingFlags.Instance) do
+                      let name = if m.Name.StartsWith "get_" then m.Name[4..] else m.Name
+                      t.FullName.Replace('+', '.'), name ]
     let clean (s: string) = Text.RegularExpressions.Regex.Replace(s.Trim(), @"\s+", " ")
     let members =
         [ for m in xml.Descendants(Xml.Linq.XName.Get "member") do
@@ -56,8 +70,16 @@ let api () =
               if not (isNull summary) then
                   let kind, full = name[0], name[2..]
                   let path = (if full.Contains "(" then full[.. full.IndexOf '(' - 1] else full).Replace('+', '.')
-                  let owner, leaf = if kind = 'T' then path, "" else path[.. path.LastIndexOf '.' - 1], path[path.LastIndexOf '.' + 1 ..]
-                  yield owner, leaf, clean summary.Value ]
+                  let path = Text.RegularExpressions.Regex.Replace(path, @"``\d+$", "")
+                  let parent, last = path[.. path.LastIndexOf '.' - 1], path[path.LastIndexOf '.' + 1 ..]
+                  let owner, leaf = if kind = 'T' then path, "" else parent, last
+                  let isPublic =
+                      if kind <> 'T' then publicMembers.Contains(owner, leaf)
+                      elif publicTypes.Contains path then true
+                      elif compiledTypes.Contains path then false
+                      else publicTypes.Contains parent || not (compiledTypes.Contains parent)
+                  if isPublic && (kind = 'T' || publicTypes.Contains owner) then
+                      yield owner, leaf, clean summary.Value ]
     let sections =
         members
         |> List.groupBy (fun (owner, _, _) -> owner)
