@@ -189,32 +189,33 @@ let equationTests =
                     Expect.isGreaterThan (scalar (e.abs().sum())) 0.0f $"{n}: reference gradient non-zero"
                     expectClose 1e-5f actual[n] e $"{n} gradient"
 
-        testCase "GRU's fused sequence mode and its hand-derived backward equal autograd through step mode" <| fun () ->
-            // Widths where the vectorised passes have full vectors and a scalar tail (B·h = 3·21),
-            // T = 20 steps of backpropagation through time, gains and biases away from 1 and 0; the
-            // layer-normalised candidate is negative about half the time, so relu's zero branch is taken.
-            let g = gen 26
-            let b, steps, i, h = 3, 20, 5, 21
-            let layer = Gru.layer g 1.0f i h
-            randomiseLayerNorms g layer.Params
-            let w = randn g [ b; steps; h ]
-            let run (forward: Tensor -> Tensor) =
-                let x = (randn (gen 27) [ b; steps; i ]).requires_grad_ true
-                layer.Params.zero_grad ()
-                let y = forward x
-                (y * w).sum().backward ()
-                let grads =
-                    layer.Params.named_parameters ()
-                    |> Seq.map (fun struct (n, q) -> n, q.grad.clone ())
-                    |> Map.ofSeq
-                y.detach (), x.grad.clone (), grads
-            let y, dx, grads = run layer.Sequence
-            let yRef, dxRef, gradsRef = run (runSteps layer)
-            expectClose 1e-5f y yRef "outputs"
-            expectClose 1e-5f dx dxRef "input gradient"
-            for KeyValue(n, e) in gradsRef do
-                Expect.isGreaterThan (scalar (e.abs().sum())) 0.0f $"{n}: reference gradient non-zero"
-                expectClose (1e-5f * max 1.0f (scalar (e.abs().max()))) grads[n] e $"{n} gradient"
+        for name, build in [ "GRU", (fun g -> Gru.layer g 1.0f 5 21); "LSTM", (fun g -> Lstm.layer g 1.0f 5 21) ] do
+            testCase $"{name}'s fused sequence mode and its hand-derived backward equal autograd through step mode" <| fun () ->
+                // Widths where the vectorised passes have full vectors and a scalar tail (B·h = 3·21),
+                // T = 20 steps of backpropagation through time, gains and biases away from 1 and 0; the
+                // layer-normalised candidate is negative about half the time, so relu's zero branch is taken.
+                let g = gen 26
+                let b, steps = 3, 20
+                let layer: Layer = build g
+                randomiseLayerNorms g layer.Params
+                let w = randn g [ b; steps; layer.OutputWidth ]
+                let run (forward: Tensor -> Tensor) =
+                    let x = (randn (gen 27) [ b; steps; layer.InputWidth ]).requires_grad_ true
+                    layer.Params.zero_grad ()
+                    let y = forward x
+                    (y * w).sum().backward ()
+                    let grads =
+                        layer.Params.named_parameters ()
+                        |> Seq.map (fun struct (n, q) -> n, q.grad.clone ())
+                        |> Map.ofSeq
+                    y.detach (), x.grad.clone (), grads
+                let y, dx, grads = run layer.Sequence
+                let yRef, dxRef, gradsRef = run (runSteps layer)
+                expectClose 1e-5f y yRef "outputs"
+                expectClose 1e-5f dx dxRef "input gradient"
+                for KeyValue(n, e) in gradsRef do
+                    Expect.isGreaterThan (scalar (e.abs().sum())) 0.0f $"{n}: reference gradient non-zero"
+                    expectClose (1e-5f * max 1.0f (scalar (e.abs().max()))) grads[n] e $"{n} gradient"
 
         testCase "reference layer norm is what Layer.layerNormOp computes" <| fun () ->
             use _ = torch.no_grad ()

@@ -1,59 +1,16 @@
 /// Sequence mode of the layer-normalised GRU (SPEC §3) as one autograd function: the forward loop
 /// and a hand-derived backward through time run the per-step element-wise work as vectorised row
-/// passes (System.Numerics.Tensors) instead of a dozen libtorch calls and autograd nodes per step;
+/// passes (`Fused`) instead of a dozen libtorch calls and autograd nodes per step;
 /// only the recurrent matmuls stay in libtorch, and the recurrent weight gradient of all steps is
 /// one matmul after the loop. The step-mode cell in Gru.fs states the same equations with torch ops
 /// and is the reference the tests check this against.
 module RL2.Nn.GruKernel
 
 open System
-open System.Numerics
 open System.Numerics.Tensors
-open System.Runtime.InteropServices
 open TorchSharp
 open RL2
-
-/// A contiguous CPU float32 tensor's elements, read and written in place.
-let private floats (t: Tensor) = MemoryMarshal.Cast<byte, float32>(t.bytes)
-
-let private scratch (n: int) = Span<float32>(Array.zeroCreate<float32> n)
-
-let inline private ro (s: Span<float32>) : ReadOnlySpan<float32> = Span<float32>.op_Implicit s
-
-/// Layer norm of a row in place, x ← (x − mean) / sqrt(biased var + 1e-8) (the reference's LN without
-/// gain and bias); returns the reciprocal standard deviation.
-let private normalise (x: Span<float32>) =
-    let n = float32 x.Length
-    let mean = TensorPrimitives.Sum(ro x) / n
-    TensorPrimitives.Subtract(ro x, mean, x)
-    let var = TensorPrimitives.SumOfSquares(ro x) / n
-    let rstd = 1.0f / MathF.Sqrt(var + 1e-8f)
-    TensorPrimitives.Multiply(ro x, rstd, x)
-    rstd
-
-/// Backward of a gain-and-bias layer norm for one row: the input gradient
-/// dx = rstd · (dy·g − mean(dy·g) − x̂ · mean(dy·g · x̂)) from the output gradient dy, the normalised
-/// input x̂ and the reciprocal standard deviation; adds dy·x̂ and dy to the gain's and bias's gradients.
-let private normaliseBackward (dy: Span<float32>) (xhat: Span<float32>) (gain: Span<float32>) (rstd: float32) (dx: Span<float32>) (dGain: Span<float32>) (dBias: Span<float32>) =
-    let n = float32 dy.Length
-    TensorPrimitives.FusedMultiplyAdd(ro dy, ro xhat, ro dGain, dGain)
-    TensorPrimitives.Add(ro dBias, ro dy, dBias)
-    let m1 = TensorPrimitives.Dot(ro dy, ro gain) / n
-    TensorPrimitives.Multiply(ro dy, ro gain, dx)
-    let m2 = TensorPrimitives.Dot(ro dx, ro xhat) / n
-    TensorPrimitives.MultiplyAdd(ro xhat, -m2, ro dx, dx)
-    TensorPrimitives.Subtract(ro dx, m1, dx)
-    TensorPrimitives.Multiply(ro dx, rstd, dx)
-
-/// dst = dc where c > 0, else 0: relu's backward, given relu's output c.
-let private reluBackward (c: Span<float32>) (dc: Span<float32>) (dst: Span<float32>) =
-    let vc = MemoryMarshal.Cast<float32, Vector<float32>>(c)
-    let vdc = MemoryMarshal.Cast<float32, Vector<float32>>(dc)
-    let vdst = MemoryMarshal.Cast<float32, Vector<float32>>(dst)
-    for i in 0 .. vc.Length - 1 do
-        vdst[i] <- Vector.ConditionalSelect(Vector.GreaterThan(vc[i], Vector<float32>.Zero), vdc[i], Vector<float32>.Zero)
-    for i in vc.Length * Vector<float32>.Count .. c.Length - 1 do
-        dst[i] <- if c[i] > 0.0f then dc[i] else 0.0f
+open RL2.Nn.Fused
 
 /// The layer's parameters as the kernel reads them: fused recurrent weights [h; 3h] and the two
 /// recurrent layer norms' gains and biases.
@@ -147,9 +104,7 @@ let private run (w: Weights) (xzr: Tensor) (xh: Tensor) =
         TensorPrimitives.FusedMultiplyAdd(ro (zs.Slice(2 * t * block, block)), ro next, ro prev, next)
     for t in Seq.concat [ hidden; normalised; gates ] do t.Dispose()
     wh.Dispose()
-    use after = saved.Hidden.narrow(0L, 1L, steps)
-    use batchFirst = after.transpose(0L, 1L)
-    batchFirst.contiguous (), saved
+    outputs saved.Hidden, saved
 
 /// Gradients of the inputs of `run` from the outputs' gradient dy [B; T; h]: the gates' input sides
 /// [B; T; 2h] and [B; T; h], fused recurrent weights [h; 3h], and the two layer norms' gains and biases.
@@ -219,42 +174,29 @@ let private backward (w: Weights) (saved: Saved) (dy: Tensor) =
             normaliseBackward (dhh.Slice(r * hi, hi)) (n.Slice(2 * hi, hi)) gh rs[2 * row + 1] (g.Slice(2 * hi, hi)) (dGainH.AsSpan()) (dBiasH.AsSpan())
         carry.addmm_(dhpSteps[t], whT, 1.0f, 1.0f) |> ignore
     for t in dhpSteps do t.Dispose()
-    use hiddenBefore = saved.Hidden.narrow(0L, 0L, steps)
-    use inputs = hiddenBefore.reshape(-1L, h)
-    use inputsT = inputs.t ()
-    use outputGrads = dhp.reshape(-1L, 3L * h)
-    dxzr, dxh, inputsT.mm outputGrads, torch.tensor dGainZr, torch.tensor dBiasZr, torch.tensor dGainH, torch.tensor dBiasH
+    dxzr, dxh, recurrentWeightGradient saved.Hidden dhp, torch.tensor dGainZr, torch.tensor dBiasZr, torch.tensor dGainH, torch.tensor dBiasH
 
 let private free (s: Saved) =
     for t in [ s.Hidden; s.Normalised; s.Rstd; s.Gates; s.CandidateNorm; s.Candidate ] do t.Dispose()
 
-type private Function() =
-    inherit torch.autograd.SingleTensorFunction<Function>()
-    override _.Name = "LayerNormGru"
-
-    override _.forward(ctx, vars) =
-        let t i = vars[i] :?> Tensor
-        let w = { Recurrent = t 2; GainZr = t 3; BiasZr = t 4; GainH = t 5; BiasH = t 6 }
-        let outputs, saved = run w (t 0) (t 1)
-        // the caller may free its handle of the fused weights before the backward pass
-        ctx.save_data("saved", box ({ w with Recurrent = w.Recurrent.detach () }, saved))
-        outputs
-
-    override _.backward(ctx, dy) =
-        let w, saved = ctx.get_data "saved" :?> Weights * Saved
-        let dxzr, dxh, dw, dGainZr, dBiasZr, dGainH, dBiasH = backward w saved dy
-        // The graph is not retained through a GRU layer: one backward per forward.
-        free saved
-        w.Recurrent.Dispose()
-        Collections.Generic.List<Tensor>([ dxzr; dxh; dw; dGainZr; dBiasZr; dGainH; dBiasH ])
-
 /// The GRU from a zero state over the input side of its gates, xzr [B; T; 2h] and xh [B; T; h] →
 /// outputs [B; T; h], differentiable in the inputs and the weights when autograd records.
 let sequence (w: Weights) (xzr: Tensor) (xh: Tensor) =
-    let inputs = [ xzr; xh; w.Recurrent; w.GainZr; w.BiasZr; w.GainH; w.BiasH ]
-    if torch.is_grad_enabled () && inputs |> List.exists _.requires_grad then
-        torch.autograd.SingleTensorFunction<Function>.apply(inputs |> List.map box |> List.toArray)
-    else
-        let outputs, saved = run w xzr xh
-        free saved
-        outputs
+    let weights (ts: Tensor list) =
+        { Recurrent = ts[2]; GainZr = ts[3]; BiasZr = ts[4]; GainH = ts[5]; BiasH = ts[6] }
+    Fused.apply
+        { Forward =
+            fun ts ->
+                let w = weights ts
+                let outputs, saved = run w ts[0] ts[1]
+                // the caller may free its handle of the fused weights before the backward pass
+                outputs, ({ w with Recurrent = w.Recurrent.detach () }, saved)
+          Backward =
+            fun (w, saved) dy ->
+                let dxzr, dxh, dw, dGainZr, dBiasZr, dGainH, dBiasH = backward w saved dy
+                [ dxzr; dxh; dw; dGainZr; dBiasZr; dGainH; dBiasH ]
+          Free =
+            fun (w, saved) ->
+                free saved
+                w.Recurrent.Dispose() }
+        [ xzr; xh; w.Recurrent; w.GainZr; w.BiasZr; w.GainH; w.BiasH ]

@@ -9,7 +9,8 @@ let layer (gen: Generator) (forgetBias: float32) (inWidth: int) (h: int) : Layer
     let wx = ps.Parameter("w_x", Init.xavierNormal gen inWidth (4 * h))
     let wh = ps.Parameter("w_h", Init.xavierNormal gen h (4 * h))
     let lnX = Layer.layerNormIn ps "ln_x" (4 * h)
-    let lnH = Layer.layerNormIn ps "ln_h" (4 * h)
+    let gH, bH = Layer.layerNormParams ps "ln_h" (4 * h)
+    let lnH = Layer.layerNormOp (4 * h) gH bH
     let h64 = int64 h
     // f = sigmoid(· + forget_bias): the constant is added to the input side once per sequence.
     let fShift = torch.cat([| torch.full([| h64 |], forgetBias.ToScalar()); torch.zeros([| 3L * h64 |]) |], 0L)
@@ -38,4 +39,11 @@ let layer (gen: Generator) (forgetBias: float32) (inWidth: int) (h: int) : Layer
             cPrev.Dispose()
             hNext, [ torch.cat([| hNext; c |], -1L) ]
 
-    Layer.recurrent ps inWidth h (fun b -> [ torch.zeros([| int64 b; 2L * h64 |]) ]) project prepare
+    // Sequence mode (training) runs the same equations fused, with a hand-derived backward.
+    let sequence (x: Tensor) =
+        // x: [B; T; I] → [B; T; h]
+        use xp = project x
+        LstmKernel.sequence { Recurrent = wh; Gain = gH; Bias = bH } xp
+
+    { Layer.recurrent ps inWidth h (fun b -> [ torch.zeros([| int64 b; 2L * h64 |]) ]) project prepare with
+        Sequence = sequence }
