@@ -35,15 +35,42 @@ let normalise (x: Span<float32>) =
 /// dx = rstd · (dy·g − mean(dy·g) − x̂ · mean(dy·g · x̂)) from the output gradient dy, the normalised
 /// input x̂ and the reciprocal standard deviation; adds dy·x̂ and dy to the gain's and bias's gradients.
 let normaliseBackward (dy: Span<float32>) (xhat: Span<float32>) (gain: Span<float32>) (rstd: float32) (dx: Span<float32>) (dGain: Span<float32>) (dBias: Span<float32>) =
+    // Two passes, fused by hand: a row is a few hundred floats, where one call per operation
+    // costs more than the arithmetic.
+    let vdy = MemoryMarshal.Cast<float32, Vector<float32>>(dy)
+    let vx = MemoryMarshal.Cast<float32, Vector<float32>>(xhat)
+    let vg = MemoryMarshal.Cast<float32, Vector<float32>>(gain)
+    let vdx = MemoryMarshal.Cast<float32, Vector<float32>>(dx)
+    let vdGain = MemoryMarshal.Cast<float32, Vector<float32>>(dGain)
+    let vdBias = MemoryMarshal.Cast<float32, Vector<float32>>(dBias)
+    let mutable s1 = Vector<float32>.Zero
+    let mutable s2 = Vector<float32>.Zero
+    for k in 0 .. vdy.Length - 1 do
+        let d = vdy[k]
+        vdGain[k] <- vdGain[k] + d * vx[k]
+        vdBias[k] <- vdBias[k] + d
+        let dg = d * vg[k]
+        vdx[k] <- dg
+        s1 <- s1 + dg
+        s2 <- s2 + dg * vx[k]
+    let mutable m1 = Vector.Sum s1
+    let mutable m2 = Vector.Sum s2
+    let tail = vdy.Length * Vector<float32>.Count
+    for i in tail .. dy.Length - 1 do
+        let d = dy[i]
+        dGain[i] <- dGain[i] + d * xhat[i]
+        dBias[i] <- dBias[i] + d
+        let dg = d * gain[i]
+        dx[i] <- dg
+        m1 <- m1 + dg
+        m2 <- m2 + dg * xhat[i]
     let n = float32 dy.Length
-    TensorPrimitives.FusedMultiplyAdd(ro dy, ro xhat, ro dGain, dGain)
-    TensorPrimitives.Add(ro dBias, ro dy, dBias)
-    let m1 = TensorPrimitives.Dot(ro dy, ro gain) / n
-    TensorPrimitives.Multiply(ro dy, ro gain, dx)
-    let m2 = TensorPrimitives.Dot(ro dx, ro xhat) / n
-    TensorPrimitives.MultiplyAdd(ro xhat, -m2, ro dx, dx)
-    TensorPrimitives.Subtract(ro dx, m1, dx)
-    TensorPrimitives.Multiply(ro dx, rstd, dx)
+    let m1, m2 = m1 / n, m2 / n
+    let vm1, vm2, vr = Vector<float32>(m1), Vector<float32>(m2), Vector<float32>(rstd)
+    for k in 0 .. vdx.Length - 1 do
+        vdx[k] <- (vdx[k] - vm1 - vx[k] * vm2) * vr
+    for i in tail .. dy.Length - 1 do
+        dx[i] <- (dx[i] - m1 - xhat[i] * m2) * rstd
 
 /// dst = dc where c > 0, else 0: relu's backward, given relu's output c.
 let reluBackward (c: Span<float32>) (dc: Span<float32>) (dst: Span<float32>) =
@@ -55,11 +82,16 @@ let reluBackward (c: Span<float32>) (dc: Span<float32>) (dst: Span<float32>) =
     for i in vc.Length * Vector<float32>.Count .. c.Length - 1 do
         dst[i] <- if c[i] > 0.0f then dc[i] else 0.0f
 
-/// The outputs h_1 … h_T [B; T; h] of a time-major hidden-state buffer h_0 … h_T [T+1; B; h].
-let outputs (hidden: Tensor) =
-    use after = hidden.narrow(0L, 1L, hidden.shape[0] - 1L)
-    use batchFirst = after.transpose(0L, 1L)
-    batchFirst.contiguous ()
+/// Copies step t of a time-major block [B; h] into row (b, t) of a batch-major [B; T; h] buffer
+/// (one copy per row instead of a transposing copy of the whole sequence afterwards).
+let toBatchMajor (block: Span<float32>) (t: int) (steps: int) (h: int) (dst: Span<float32>) =
+    for b in 0 .. block.Length / h - 1 do
+        block.Slice(b * h, h).CopyTo(dst.Slice((b * steps + t) * h, h))
+
+/// dst [B; h] = step t of a batch-major [B; T; h] buffer + a [B; h] block.
+let addBatchMajor (src: Span<float32>) (t: int) (steps: int) (h: int) (block: Span<float32>) (dst: Span<float32>) =
+    for b in 0 .. block.Length / h - 1 do
+        TensorPrimitives.Add(ro (src.Slice((b * steps + t) * h, h)), ro (block.Slice(b * h, h)), dst.Slice(b * h, h))
 
 /// The recurrent weight gradient of all steps at once, Σ_t h_{t-1}ᵀ · g_t, from the time-major hidden
 /// states h_0 … h_T [T+1; B; h] and the recurrent projections' gradients g [T; B; k] → [h; k].

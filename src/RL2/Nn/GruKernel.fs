@@ -49,13 +49,15 @@ let private run (w: Weights) (xzr: Tensor) (xh: Tensor) =
     use xzrc = xzr.contiguous ()
     use xhc = xh.contiguous ()
     let saved =
-        { Hidden = torch.zeros([| steps + 1L; b; h |])
+        { Hidden = torch.empty([| steps + 1L; b; h |])
           Normalised = torch.empty([| steps; b; h3 |])
           Rstd = torch.empty([| steps; b; 2L |])
           Gates = torch.empty([| steps; 2L; b; h |])
           CandidateNorm = torch.empty([| steps; b; h |])
           Candidate = torch.empty([| steps; b; h |]) }
     let hidden = saved.Hidden.unbind 0L
+    let out = torch.empty([| b; steps; h |])
+    let outs = floats out
     let normalised = saved.Normalised.unbind 0L
     let gates = saved.Gates.unbind 0L
     let wh = w.Recurrent.detach ()
@@ -71,6 +73,7 @@ let private run (w: Weights) (xzr: Tensor) (xh: Tensor) =
     let zs = floats saved.Gates
     let hhs = floats saved.CandidateNorm
     let cs = floats saved.Candidate
+    hs.Slice(0, block).Clear()
     for t in 0 .. ti - 1 do
         normalised[t].addmm_(hidden[t], wh, 0.0f, 1.0f) |> ignore
         for r in 0 .. bi - 1 do
@@ -102,9 +105,10 @@ let private run (w: Weights) (xzr: Tensor) (xh: Tensor) =
         let next = hs.Slice((t + 1) * block, block)
         TensorPrimitives.Subtract(ro c, ro prev, next)
         TensorPrimitives.FusedMultiplyAdd(ro (zs.Slice(2 * t * block, block)), ro next, ro prev, next)
+        toBatchMajor next t ti hi outs
     for t in Seq.concat [ hidden; normalised; gates ] do t.Dispose()
     wh.Dispose()
-    outputs saved.Hidden, saved
+    out, saved
 
 /// Gradients of the inputs of `run` from the outputs' gradient dy [B; T; h]: the gates' input sides
 /// [B; T; 2h] and [B; T; h], fused recurrent weights [h; 3h], and the two layer norms' gains and biases.
@@ -113,8 +117,7 @@ let private backward (w: Weights) (saved: Saved) (dy: Tensor) =
     let steps, b, h = saved.Candidate.shape[0], saved.Candidate.shape[1], saved.Candidate.shape[2]
     let hi, bi, ti = int h, int b, int steps
     let block = bi * hi
-    use dyT = dy.transpose(0L, 1L)
-    use dyc = dyT.contiguous ()
+    use dyc = dy.contiguous ()
     let dxzr = torch.empty([| b; steps; 2L * h |])
     let dxh = torch.empty([| b; steps; h |])
     // gradients of the recurrent projections, time-major like the saved buffers (one weight matmul)
@@ -150,7 +153,7 @@ let private backward (w: Weights) (saved: Saved) (dy: Tensor) =
         let zr = zs.Slice(2 * t * block, 2 * block)
         let dz = dzr.Slice(0, block)
         let dr = dzr.Slice(block, block)
-        TensorPrimitives.Add(ro (dys.Slice(t * block, block)), ro carried, dh)
+        addBatchMajor dys t ti hi carried dh
         TensorPrimitives.Subtract(ro c, ro (hs.Slice(t * block, block)), dz)
         TensorPrimitives.Multiply(ro dz, ro dh, dz)
         TensorPrimitives.Multiply(ro dh, ro (zr.Slice(0, block)), dc)

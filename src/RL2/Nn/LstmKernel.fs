@@ -37,12 +37,14 @@ let private run (w: Weights) (xp: Tensor) =
     let block = bi * hi
     use xpc = xp.contiguous ()
     let saved =
-        { Hidden = torch.zeros([| steps + 1L; b; h |])
-          Cell = torch.zeros([| steps + 1L; b; h |])
+        { Hidden = torch.empty([| steps + 1L; b; h |])
+          Cell = torch.empty([| steps + 1L; b; h |])
           Normalised = torch.empty([| steps; b; 4L * h |])
           Rstd = torch.empty([| steps; b |])
           Gates = torch.empty([| steps; 4L; b; h |]) }
     let hidden = saved.Hidden.unbind 0L
+    let out = torch.empty([| b; steps; h |])
+    let outs = floats out
     let normalised = saved.Normalised.unbind 0L
     // f, i and o of each step: one sigmoid over the three blocks
     let sigmoidGates = [| for t in 0L .. steps - 1L -> saved.Gates.select(0L, t).narrow(0L, 0L, 3L) |]
@@ -55,6 +57,8 @@ let private run (w: Weights) (xp: Tensor) =
     let ns = floats saved.Normalised
     let rs = floats saved.Rstd
     let gs = floats saved.Gates
+    hs.Slice(0, block).Clear()
+    cs.Slice(0, block).Clear()
     for t in 0 .. ti - 1 do
         normalised[t].addmm_(hidden[t], wh, 0.0f, 1.0f) |> ignore
         for r in 0 .. bi - 1 do
@@ -77,9 +81,10 @@ let private run (w: Weights) (xp: Tensor) =
         TensorPrimitives.Multiply(ro i, ro j, c)
         TensorPrimitives.FusedMultiplyAdd(ro f, ro (cs.Slice(t * block, block)), ro c, c)
         TensorPrimitives.Multiply(ro o, ro c, hs.Slice((t + 1) * block, block))
+        toBatchMajor (hs.Slice((t + 1) * block, block)) t ti hi outs
     for t in Seq.concat [ hidden; normalised; sigmoidGates ] do t.Dispose()
     wh.Dispose()
-    outputs saved.Hidden, saved
+    out, saved
 
 /// Gradients of the inputs of `run` from the outputs' gradient dy [B; T; h]: the gates' input side
 /// [B; T; 4h], the recurrent weights [h; 4h], and the layer norm's gain and bias.
@@ -88,8 +93,7 @@ let private backward (w: Weights) (saved: Saved) (dy: Tensor) =
     let steps, b, h = saved.Gates.shape[0], saved.Gates.shape[2], saved.Gates.shape[3]
     let hi, bi, ti = int h, int b, int steps
     let block = bi * hi
-    use dyT = dy.transpose(0L, 1L)
-    use dyc = dyT.contiguous ()
+    use dyc = dy.contiguous ()
     let dxp = torch.empty([| b; steps; 4L * h |])
     // gradients of the recurrent projections, time-major like the saved buffers (one weight matmul)
     use dhp = torch.empty([| steps; b; 4L * h |])
@@ -121,7 +125,7 @@ let private backward (w: Weights) (saved: Saved) (dy: Tensor) =
         let o = gs.Slice((4 * t + 2) * block, block)
         let j = gs.Slice((4 * t + 3) * block, block)
         let c = cs.Slice((t + 1) * block, block)
-        TensorPrimitives.Add(ro (dys.Slice(t * block, block)), ro carried, dh)
+        addBatchMajor dys t ti hi carried dh
         // h_t = o c_t
         TensorPrimitives.Multiply(ro dh, ro c, dGates.Slice(2 * block, block))
         TensorPrimitives.FusedMultiplyAdd(ro dh, ro o, ro carriedCell, dc)
