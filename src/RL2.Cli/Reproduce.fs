@@ -54,6 +54,10 @@ let private writePage (resultsDir: string) (checkpointDir: string) =
                       yield recipe.Name, p
                   | None -> () ]
         |> Map.ofList
+    // A finished recipe's section beside its result, and no curve "so far" any more.
+    for o in outcomes do
+        File.WriteAllText(Path.Combine(dir, o.Recipe + ".md"), Reproduction.section "." o)
+        File.Delete(Path.Combine(dir, o.Recipe + "-so-far.png"))
     let path = dir + ".md"
     File.WriteAllText(path, Reproduction.page (Path.GetFileName dir) Recipes.table outcomes progress + "\n")
     Progress.note $"wrote {path}"
@@ -66,10 +70,8 @@ let private finish (recipe: Reproduction.Recipe) (req: TrainRequest) (resultsDir
     let curve = recipe.Name + ".png"
     TrainCommand.drawCurve req.Settings run (Path.Combine(resultsDir, curve)) ()
     let outcome = Reproduction.assess recipe (EvalCommands.networkSpec req.Config) run seed count curve
-    let section = Reproduction.section "." outcome
     File.WriteAllText(Path.Combine(resultsDir, recipe.Name + ".json"), Reproduction.toJson outcome + "\n")
-    File.WriteAllText(Path.Combine(resultsDir, recipe.Name + ".md"), section)
-    printfn "\n%s" section
+    printfn "\n%s" (Reproduction.section "." outcome)
     writePage resultsDir checkpointDir
 
 let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceArgs>) =
