@@ -54,14 +54,16 @@ let api () =
     // which compile to nothing, and union cases, which are members of their union).
     let assembly = Reflection.Assembly.LoadFrom(IO.Path.Combine(bin, "RL2.Core.dll"))
     let exported = assembly.GetExportedTypes()
-    let dotted (t: Type) = t.FullName.Replace('+', '.')
+    // generic arity suffixes (`1, ``1) are not part of the names a reader knows
+    let plain (name: string) = Text.RegularExpressions.Regex.Replace(name, @"`+\d+", "")
+    let dotted (t: Type) = plain (t.FullName.Replace('+', '.'))
     let publicTypes = exported |> Array.map dotted |> set
     let compiledTypes = assembly.GetTypes() |> Array.map dotted |> set
     let publicMembers =
         set [ for t in exported do
                   for m in t.GetMembers(Reflection.BindingFlags.Public ||| Reflection.BindingFlags.Static ||| Reflection.BindingFlags.Instance) do
                       let name = if m.Name.StartsWith "get_" then m.Name[4..] else m.Name
-                      t.FullName.Replace('+', '.'), name ]
+                      dotted t, name ]
     let clean (s: string) = Text.RegularExpressions.Regex.Replace(s.Trim(), @"\s+", " ")
     let members =
         [ for m in xml.Descendants(Xml.Linq.XName.Get "member") do
@@ -70,7 +72,7 @@ let api () =
               if not (isNull summary) then
                   let kind, full = name[0], name[2..]
                   let path = (if full.Contains "(" then full[.. full.IndexOf '(' - 1] else full).Replace('+', '.')
-                  let path = Text.RegularExpressions.Regex.Replace(path, @"``\d+$", "")
+                  let path = plain path
                   let parent, last = path[.. path.LastIndexOf '.' - 1], path[path.LastIndexOf '.' + 1 ..]
                   let owner, leaf = if kind = 'T' then path, "" else parent, last
                   let isPublic =
