@@ -36,8 +36,11 @@ let layer (gen: Generator) (forgetBias: float32) (inWidth: int) (h: int) : Layer
         use hx = hx
         torch.cat([| zr; hx |], -1L)
 
+    // [h; 3h]: one recurrent matmul per step
+    let fusedRecurrent () = torch.cat([| whzr :> Tensor; whh |], 1L)
+
     let prepare () =
-        let wh = torch.cat([| whzr :> Tensor; whh |], 1L) // [h; 3h]: one matmul per step
+        let wh = fusedRecurrent ()
         fun (xp: Tensor) (state: State) ->
             let hPrev = List.head state
             use hp = hPrev.matmul wh
@@ -57,7 +60,7 @@ let layer (gen: Generator) (forgetBias: float32) (inWidth: int) (h: int) : Layer
         let zr, hx = projectParts x
         use zr = zr
         use hx = hx
-        use wh = torch.cat([| whzr :> Tensor; whh |], 1L)
+        use wh = fusedRecurrent ()
         GruKernel.sequence { Recurrent = wh; GainZr = gHzr; BiasZr = bHzr; GainH = gHh; BiasH = bHh } zr hx
 
     { Layer.recurrent ps inWidth h (fun b -> [ torch.zeros([| int64 b; h64 |]) ]) project prepare with
