@@ -39,6 +39,7 @@ type TrainArgs =
     | [<AltCommandLine("--adam_wd")>] Adam_Wd of float
     | Seed of int64
     | Threads of int
+    | [<AltCommandLine("--concurrent_networks")>] Concurrent_Networks of int
     | [<AltCommandLine("--eval_every")>] Eval_Every of iterations: int
     | [<AltCommandLine("--eval_meta_episodes")>] Eval_Meta_Episodes of int
 
@@ -76,6 +77,8 @@ type TrainArgs =
             | Adam_Wd _ -> "AdamW weight decay on weight matrices (default 0.01)."
             | Seed _ -> "random seed: tasks, actions, weights and minibatches all derive from it (default 0)."
             | Threads _ -> "torch intra-op threads (default 1: measured fastest on small 2-vCPU machines)."
+            | Concurrent_Networks _ ->
+                "1 to run the policy and value networks' update passes at once on two threads (same result), 0 one after the other (default 1)."
             | Eval_Every _ ->
                 "every N iterations, play the policy on a fixed held-out task set (evaluation seed 1) and keep the best-scoring checkpoint in <run>/best; 0 = never (default 0)."
             | Eval_Meta_Episodes _ -> "meta-episodes of each evaluation (default 1000)."
@@ -91,6 +94,7 @@ type BenchArgs =
     | Batch of int
     | [<AltCommandLine("--num_features")>] Num_Features of int
     | Threads of int
+    | [<AltCommandLine("--concurrent_networks")>] Concurrent_Networks of int
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -107,6 +111,7 @@ type BenchArgs =
             | Batch _ -> "cache suite: meta-episodes stepped together (default 60)."
             | Num_Features _ -> "cache suite: feature width (default 32 for SNAIL, 256 otherwise)."
             | Threads _ -> "torch intra-op threads (default 1)."
+            | Concurrent_Networks _ -> "iteration suite: 1 to update the policy and value networks at once on two threads, 0 in turn (default 1)."
 
 type PlotArgs =
     | [<MainCommand; Mandatory>] Runs of run_dir: string list
@@ -246,6 +251,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let wd = r.GetResult(Adam_Wd, defaultValue = 0.01)
     let seed = r.GetResult(Seed, defaultValue = 0L)
     let threads = r.GetResult(TrainArgs.Threads, defaultValue = 1)
+    let concurrent = r.GetResult(TrainArgs.Concurrent_Networks, defaultValue = 1)
     let evalEvery = r.GetResult(Eval_Every, defaultValue = 0)
     let evalCount = r.GetResult(Eval_Meta_Episodes, defaultValue = 1000)
     let task = taskOf environment { NumStates = numStates; NumActions = numActions; MaxEpisodeLen = maxEpisodeLen }
@@ -283,6 +289,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (eps > 0.0) $"--adam_eps must be positive, got {eps}"
     check (wd >= 0.0) $"--adam_wd must not be negative, got {wd}"
     check (threads >= 1) $"--threads must be at least 1, got {threads}"
+    check (concurrent = 0 || concurrent = 1) $"--concurrent_networks must be 0 or 1, got {concurrent}"
     check (evalEvery >= 0) $"--eval_every must not be negative, got {evalEvery}"
     check (evalCount >= 2) $"--eval_meta_episodes must be at least 2, got {evalCount}"
     checkName "model_name" modelName
@@ -307,6 +314,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           WeightDecay = wd
           MaxIterations = maxIters
           Seed = seed
+          ConcurrentNetworks = (concurrent = 1)
           RunDir = Some(Path.Combine(checkpointDir, modelName)) }
     let run = Path.Combine(checkpointDir, modelName)
     checkWritable run
@@ -353,7 +361,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           "per iteration", $"{perProcess} meta-episodes x {processes} process(es), minibatch {batch}, {epochs} epochs"
           "optimiser", $"AdamW lr {lr}, eps {eps}, wd {wd}"
           "PPO", $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}"
-          "seed / threads", $"{seed} / {threads}"
+          "seed / threads", $"""{seed} / {threads}{if concurrent = 1 then ", policy and value updated concurrently" else ""}"""
           "evaluation",
           (if evalEvery > 0 then $"every {evalEvery} iterations, {evalCount} held-out meta-episodes (seed {RL2.Eval.Evaluate.heldOutSeed}); best in <run>/best" else "none")
           "run directory", Path.Combine(checkpointDir, modelName) ] }

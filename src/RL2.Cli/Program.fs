@@ -42,13 +42,15 @@ let private iterationBench (r: ParseResults<BenchArgs>) =
         raise (UsageError "bench needs --iterations >= 1, --warmup >= 0 and --meta_episodes >= 1")
     let out = r.GetResult(BenchArgs.Out, defaultValue = "bench")
     checkWritable out
+    let concurrent = r.GetResult(BenchArgs.Concurrent_Networks, defaultValue = 1)
+    if concurrent <> 0 && concurrent <> 1 then raise (UsageError $"--concurrent_networks must be 0 or 1, got {concurrent}")
     let peak = IterationBench.matmulPeak ()
-    Progress.note $"matmul peak: {peak:F1} GFLOP/s"
+    Progress.note $"matmul peak: {peak.One:F1} GFLOP/s on one thread, {peak.Two:F1} on two at once"
     let results =
         [ for w in chosen ->
               Progress.note $"measuring {w.Name}: {warmup} + {iterations} iterations of {metaEpisodes} meta-episodes…"
-              IterationBench.measure w metaEpisodes warmup iterations peak ]
-    let markdown = IterationBench.toMarkdown results
+              IterationBench.measure w (concurrent = 1) metaEpisodes warmup iterations peak ]
+    let markdown = IterationBench.toMarkdown peak results
     let json = Path.Combine(out, "iteration.json")
     File.WriteAllText(json, IterationBench.toJson results)
     File.WriteAllText(Path.Combine(out, "iteration.md"), markdown)

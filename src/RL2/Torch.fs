@@ -17,3 +17,22 @@ let scoped2 (f: unit -> Tensor * Tensor) =
     use scope = TorchSharp.torch.NewDisposeScope()
     let a, b = f ()
     scope.MoveToOuter(a), scope.MoveToOuter(b)
+
+/// `f ()` on this thread and `g ()` on a pool thread at once, both results. libtorch's grad mode and
+/// TorchSharp's dispose scopes are per thread: `g` runs in this thread's grad mode and in a scope of its
+/// own that frees its tensors on return, so it should return plain values. Waits for `g` even if `f`
+/// fails; an exception of either is rethrown as raised.
+let concurrently (f: unit -> 'a) (g: unit -> 'b) =
+    let gradMode = TorchSharp.torch.is_grad_enabled ()
+    let other =
+        System.Threading.Tasks.Task.Run(fun () ->
+            use _ = TorchSharp.torch.set_grad_enabled gradMode
+            use _ = TorchSharp.torch.NewDisposeScope()
+            g ())
+    let a =
+        try
+            f ()
+        with _ ->
+            (try other.Wait() with _ -> ())
+            reraise ()
+    a, other.GetAwaiter().GetResult()

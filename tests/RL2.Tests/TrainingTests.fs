@@ -50,6 +50,22 @@ let tests =
             Expect.equal b a "identical metrics with and without the interruption"
         }
 
+        test "updating the policy and value networks at once gives the networks that updating them in turn gives" {
+            for arch in [ Architecture.gru; Architecture.snail ] do
+                let s = { settings (Bandit.distribution 3) 8 with Architecture = arch; MetaEpisodesPerIteration = 30; MinibatchSize = 10; NumFeatures = 16; MaxIterations = 2 }
+                let trained concurrent =
+                    let learner = Trainer.createLearner s
+                    Trainer.trainWith Communicator.single { s with ConcurrentNetworks = concurrent } Trainer.Options.none learner quiet |> ignore
+                    [ for net in [ learner.Policy; learner.Value ] do
+                          for p in net.Params.parameters () -> p.detach().clone() ]
+                let initial = [ for net in (let l = Trainer.createLearner s in [ l.Policy; l.Value ]) do for p in net.Params.parameters () -> p.detach().clone() ]
+                let same (a: TorchSharp.torch.Tensor) (b: TorchSharp.torch.Tensor) = a.eq(b).all().item<bool> ()
+                let atOnce, inTurn = trained true, trained false
+                Expect.isFalse (List.forall2 same atOnce initial) $"{arch.Name}: training moved the weights"
+                for a, b in List.zip atOnce inTurn do
+                    Expect.isTrue (same a b) $"{arch.Name}: every parameter bit-identical"
+        }
+
         test "only the newest five checkpoints are kept, policy and value at the same iteration" {
             let dir = tempDir ()
             let s = { settings (Bandit.distribution 2) 4 with MetaEpisodesPerIteration = 8; NumFeatures = 8; Epochs = 1; MaxIterations = 7; RunDir = Some dir }

@@ -47,26 +47,40 @@ type Result =
       ForwardFlopsPerStep: float
       RolloutGflopPerSecond: float
       UpdateGflopPerSecond: float
-      /// The same run's 1024² float32 matmul rate: the ceiling the update is measured against.
+      /// Policy and value networks updated at once on two threads (`Trainer.Settings.ConcurrentNetworks`).
+      ConcurrentNetworks: bool
+      /// The same run's 1024² float32 matmul rate on the threads the update used: its ceiling.
       MatmulGflopPerSecond: float
       UpdateEfficiency: float
       PeakRssMb: float
       /// Resident memory after each iteration, warm-up included: flat once the allocator has warmed.
       RssMbByIteration: float[] }
 
-/// GFLOP/s of a 1024 × 1024 float32 matmul, the best of a few timed batches.
+/// The matmul ceilings an update is measured against, GFLOP/s of 1024 × 1024 float32 matmuls.
+type MatmulPeak =
+    { /// One thread.
+      One: float
+      /// Two threads at once, each its own matmuls, summed: the ceiling of an update that runs the
+      /// policy and value networks concurrently.
+      Two: float }
+
+/// Both ceilings, each the best of a few timed batches.
 let matmulPeak () =
-    use _ = torch.no_grad ()
-    use a = torch.randn(1024L, 1024L)
-    use b = torch.randn(1024L, 1024L)
-    let batch () =
-        let clock = Stopwatch.StartNew()
-        for _ in 1..10 do
-            use c = a.matmul b
-            ()
-        2.0 * 1024.0 ** 3.0 * 10.0 / clock.Elapsed.TotalSeconds / 1e9
-    batch () |> ignore
-    List.init 5 (fun _ -> batch ()) |> List.max
+    let stream () =
+        use _ = torch.no_grad ()
+        use a = torch.randn(1024L, 1024L)
+        use b = torch.randn(1024L, 1024L)
+        let batch () =
+            let clock = Stopwatch.StartNew()
+            for _ in 1..10 do
+                use c = a.matmul b
+                ()
+            2.0 * 1024.0 ** 3.0 * 10.0 / clock.Elapsed.TotalSeconds / 1e9
+        batch () |> ignore
+        List.init 5 (fun _ -> batch ())
+    let one = stream () |> List.max
+    let a, b = concurrently stream stream
+    { One = one; Two = List.map2 (+) a b |> List.max }
 
 let private statusMb (field: string) =
     File.ReadAllLines "/proc/self/status"
@@ -91,12 +105,14 @@ let private time (f: unit -> 'a) =
 /// Runs `warmup + iterations` policy iterations of the reference's settings with `metaEpisodes`
 /// meta-episodes of 100 steps per iteration, checkpointing into a scratch directory, and averages
 /// the phases over the measured iterations.
-let measure (w: Workload) (metaEpisodes: int) (warmup: int) (iterations: int) (matmulGflops: float) =
+let measure (w: Workload) (concurrent: bool) (metaEpisodes: int) (warmup: int) (iterations: int) (peak: MatmulPeak) =
     Memory.configure () |> ignore
     let s =
         { Trainer.reference w.Task w.Architecture with
             NumFeatures = w.NumFeatures
-            MetaEpisodesPerIteration = metaEpisodes }
+            MetaEpisodesPerIteration = metaEpisodes
+            ConcurrentNetworks = concurrent }
+    let matmulGflops = if concurrent then peak.Two else peak.One
     let learner = Trainer.createLearner s
     let gen = Trainer.generator s.Seed 1
     let scratch = Directory.CreateTempSubdirectory("rl2-bench-")
@@ -133,6 +149,7 @@ let measure (w: Workload) (metaEpisodes: int) (warmup: int) (iterations: int) (m
       ForwardFlopsPerStep = forward
       RolloutGflopPerSecond = forward * steps / rollout / 1e9
       UpdateGflopPerSecond = updateRate
+      ConcurrentNetworks = concurrent
       MatmulGflopPerSecond = matmulGflops
       UpdateEfficiency = updateRate / matmulGflops
       PeakRssMb = peakRssMb ()
@@ -143,12 +160,15 @@ let private json = System.Text.Json.JsonSerializerOptions(PropertyNamingPolicy =
 let toJson (results: Result list) = System.Text.Json.JsonSerializer.Serialize(results, json)
 
 /// The results as a Markdown table, seconds per iteration and its phases first.
-let toMarkdown (results: Result list) =
+let toMarkdown (peak: MatmulPeak) (results: Result list) =
     let header =
-        "| workload | iteration s | rollout s | credit s | update s | checkpoint s | rollout steps/s | update samples/s | update GFLOP/s | of matmul peak | peak RSS MB |\n"
-        + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| workload | networks updated | iteration s | rollout s | credit s | update s | checkpoint s | rollout steps/s | update samples/s | update GFLOP/s | of matmul peak | peak RSS MB |\n"
+        + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     let row (r: Result) =
-        $"| {r.Workload} | {r.IterationSeconds:F3} | {r.RolloutSeconds:F3} | {r.CreditSeconds:F4} | {r.UpdateSeconds:F3} | {r.CheckpointSeconds:F3} | "
+        let networks = if r.ConcurrentNetworks then "at once" else "in turn"
+        $"| {r.Workload} | {networks} | {r.IterationSeconds:F3} | {r.RolloutSeconds:F3} | {r.CreditSeconds:F4} | {r.UpdateSeconds:F3} | {r.CheckpointSeconds:F3} | "
         + $"{r.RolloutStepsPerSecond:F0} | {r.UpdateSamplesPerSecond:F0} | {r.UpdateGflopPerSecond:F1} | {100.0 * r.UpdateEfficiency:F0}%% | {r.PeakRssMb:F0} |"
-    let peak = results |> List.tryHead |> Option.map (fun r -> $"\n\nMatmul peak (1024² float32) in this run: {r.MatmulGflopPerSecond:F1} GFLOP/s.") |> Option.defaultValue ""
-    header + "\n" + (results |> List.map row |> String.concat "\n") + peak + "\n"
+    let ceilings =
+        $"\n\nMatmul peak (1024² float32) in this run: {peak.One:F1} GFLOP/s on one thread, {peak.Two:F1} on two at once; "
+        + "\"of matmul peak\" is against the one the update used (two when the networks are updated at once)."
+    header + "\n" + (results |> List.map row |> String.concat "\n") + ceilings + "\n"
