@@ -18,17 +18,17 @@ let scoped2 (f: unit -> Tensor * Tensor) =
     let a, b = f ()
     scope.MoveToOuter(a), scope.MoveToOuter(b)
 
-/// `f ()` on this thread and `g ()` on a pool thread at once, both results. libtorch's grad mode and
+/// `f ()` on this thread and `g scope` on a pool thread at once, both results. libtorch's grad mode and
 /// TorchSharp's dispose scopes are per thread: `g` runs in this thread's grad mode and in a scope of its
-/// own that frees its tensors on return, so it should return plain values. Waits for `g` even if `f`
-/// fails; an exception of either is rethrown as raised.
-let concurrently (f: unit -> 'a) (g: unit -> 'b) =
+/// own that frees its tensors on return. Waits for `g` even if `f` fails; an exception of either is
+/// rethrown as raised.
+let private fork (f: unit -> 'a) (g: TorchSharp.DisposeScope -> 'b) =
     let gradMode = TorchSharp.torch.is_grad_enabled ()
     let other =
         System.Threading.Tasks.Task.Run(fun () ->
             use _ = TorchSharp.torch.set_grad_enabled gradMode
-            use _ = TorchSharp.torch.NewDisposeScope()
-            g ())
+            use scope = TorchSharp.torch.NewDisposeScope()
+            g scope)
     let a =
         try
             f ()
@@ -36,3 +36,19 @@ let concurrently (f: unit -> 'a) (g: unit -> 'b) =
             (try other.Wait() with _ -> ())
             reraise ()
     a, other.GetAwaiter().GetResult()
+
+/// `f ()` and `g ()` at once, `g` on a pool thread, whose tensors are freed when it returns: it should
+/// return plain values.
+let concurrently (f: unit -> 'a) (g: unit -> 'b) = fork f (fun _ -> g ())
+
+/// `f ()` and `g ()` at once, `g` on a pool thread; the tensors `keep` picks from g's result move into
+/// `into`, a dispose scope of this thread, the rest of g's tensors are freed.
+let concurrentlyInto (into: TorchSharp.DisposeScope) (keep: 'b -> Tensor seq) (f: unit -> 'a) (g: unit -> 'b) =
+    let a, (b, kept) =
+        fork f (fun scope ->
+            let b = g ()
+            let kept = keep b |> Seq.cast<System.IDisposable> |> Seq.toArray
+            scope.Detach kept
+            b, kept)
+    into.Attach kept
+    a, b

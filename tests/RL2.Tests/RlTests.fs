@@ -248,6 +248,15 @@ let collectTests =
                 expectEqualTensors x y $"same seed: {name}"
             Expect.isFalse (same a.Rewards c.Rewards) "different seed: rewards"
 
+        testCase "stepping the value network on a second thread records the rollout one thread records" <| fun () ->
+            for arch in [ Architecture.gru; Architecture.snail ] do
+                let d = TabularMdp.distribution 3 2 3
+                let run concurrent =
+                    let policy, value = nets d arch 12 1
+                    Rollout.collectWith concurrent (gen 2) d policy value 4 12
+                for (name, x), (_, y) in List.zip (fields (run true)) (fields (run false)) do
+                    expectEqualTensors x y $"{arch.Name}: {name}"
+
         for arch in [ Architecture.gru; Architecture.lstm ] do
             for d in [ TabularMdp.distribution 3 2 3; Bandit.distribution 3 ] do
                 testCase $"{arch.Name} on {d.Name}: sequence mode over Rollout.inputs reproduces the recorded log-probs and values" <| fun () ->

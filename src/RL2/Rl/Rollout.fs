@@ -37,8 +37,9 @@ let sampleAction (gen: Generator) (logits: Tensor) =
     use lp = logp.gather(1L, a)
     a.squeeze -1L, lp.squeeze -1L
 
-/// Plays `count` fresh tasks for `steps` steps with the policy, recording the value estimates.
-let collect (gen: Generator) (dist: TaskDistribution) (policy: Layer) (value: Layer) (count: int) (steps: int) =
+/// Plays `count` fresh tasks for `steps` steps with the policy, recording the value estimates; with
+/// `concurrent`, the value network steps on a second thread while the policy acts (same result).
+let collectWith (concurrent: bool) (gen: Generator) (dist: TaskDistribution) (policy: Layer) (value: Layer) (count: int) (steps: int) =
     use _ = torch.no_grad ()
     // Frees the tasks, states and everything else but the rollout's own tensors.
     use outer = torch.NewDisposeScope()
@@ -56,8 +57,11 @@ let collect (gen: Generator) (dist: TaskDistribution) (policy: Layer) (value: La
         use scope = torch.NewDisposeScope()
         let obs = dist.Observe state
         use x = TaskDistribution.encode dist obs prevAction prevReward prevDone
-        let logits, pNext = policyStep x pState
-        let v, vNext = valueStep x vState
+        let (logits, pNext), (v, vNext) =
+            if concurrent then
+                concurrentlyInto scope (fun (v, vNext) -> v :: vNext) (fun () -> policyStep x pState) (fun () -> valueStep x vState)
+            else
+                policyStep x pState, valueStep x vState
         let action, logp = sampleAction gen logits
         let reward, next = tasks.Step gen state action
         let isDone = TaskDistribution.isDone dist t
@@ -82,6 +86,9 @@ let collect (gen: Generator) (dist: TaskDistribution) (policy: Layer) (value: La
       Dones = stack record[3]
       LogProbs = stack record[4]
       Values = stack record[5] }
+
+/// `collectWith` on one thread.
+let collect gen dist policy value count steps = collectWith false gen dist policy value count steps
 
 /// Select meta-episodes (rows) by index [M] int64.
 let select (index: Tensor) (r: Rollout) =

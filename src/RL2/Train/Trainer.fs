@@ -33,8 +33,8 @@ type Settings =
       WeightDecay: float
       MaxIterations: int
       Seed: int64
-      /// Run the policy and value networks' forward and backward passes of the update at once, on two
-      /// threads: the networks share nothing, so the result is the same; on 2 vCPUs it was 1.4× faster.
+      /// Run the policy and value networks at once on two threads, in the rollout's steps and in the
+      /// update's forward and backward passes: the networks share nothing, so the result is the same.
       ConcurrentNetworks: bool
       /// Checkpoints and metrics go here; None trains in memory only.
       RunDir: string option }
@@ -216,7 +216,7 @@ let iterate (comm: Communicator) (s: Settings) (gen: Generator) (learner: Learne
         t
     let rollout =
         try
-            Rollout.collect gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen
+            Rollout.collectWith s.ConcurrentNetworks gen s.Task learner.Policy learner.Value s.MetaEpisodesPerIteration s.MetaEpisodeLen
         // libtorch refuses to sample from NaN or infinite action probabilities; other errors are not divergence.
         with :? Runtime.InteropServices.ExternalException as e when e.Message.Contains("nan", StringComparison.OrdinalIgnoreCase) ->
             raise (TrainingDiverged(iteration, $"policy output during the rollout ({e.Message.Split('\n')[0]})"))
