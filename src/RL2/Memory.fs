@@ -37,3 +37,38 @@ let private keepFreedMemory =
 let configure () =
     GCSettings.LatencyMode <- GCLatencyMode.Batch
     keepFreedMemory.Force()
+
+/// Garbage collections held off while it is alive and `active`, for code that runs libtorch calls on
+/// two threads at once. Blocking collections (above) are not enough there: a collection triggered by
+/// one thread's allocation runs while the other thread is inside a native call, whose temporary Scalar
+/// the finalizer may then free. The holder calls `Renew` between its concurrent sections (no other
+/// thread in libtorch): once half the allocation budget is used, the hold restarts there, with the one
+/// collection that takes. A hold inside another runs as the outer one.
+type CollectionHold(active: bool) =
+    static let budget = 64L <<< 20
+    let held () = GCSettings.LatencyMode = GCLatencyMode.NoGCRegion
+    let active = active && not (held ())
+    let mutable start = 0L
+    let release () =
+        // The region ends by itself once its budget is allocated, possibly since `held` looked.
+        try
+            if held () then System.GC.EndNoGCRegion()
+        with :? System.InvalidOperationException ->
+            ()
+    let hold () =
+        release ()
+        start <- System.GC.GetTotalAllocatedBytes false
+        // Another hold may have started one since (tests run holds on parallel threads): it holds for both.
+        try
+            System.GC.TryStartNoGCRegion budget |> ignore
+        with :? System.InvalidOperationException ->
+            ()
+    do if active then hold ()
+
+    member _.Renew() =
+        if active && (not (held ()) || System.GC.GetTotalAllocatedBytes false - start > budget / 2L) then
+            hold ()
+
+    interface System.IDisposable with
+        member _.Dispose() =
+            if active then release ()

@@ -18,17 +18,36 @@ let scoped2 (f: unit -> Tensor * Tensor) =
     let a, b = f ()
     scope.MoveToOuter(a), scope.MoveToOuter(b)
 
-/// `f ()` on this thread and `g scope` on a pool thread at once, both results. libtorch's grad mode and
-/// TorchSharp's dispose scopes are per thread: `g` runs in this thread's grad mode and in a scope of its
-/// own that frees its tensors on return. Waits for `g` even if `f` fails; an exception of either is
-/// rethrown as raised.
+/// The thread that runs the second half of `concurrently`: always the same one, so that its libtorch
+/// allocations always come from the same malloc arena (spread over pool threads, they went to several,
+/// each keeping its own peak). Work given to it must not itself call `concurrently`.
+let private second =
+    lazy
+        (let queue = new System.Collections.Concurrent.BlockingCollection<unit -> unit>()
+         let run () =
+             for work in queue.GetConsumingEnumerable() do
+                 work ()
+         System.Threading.Thread(run, IsBackground = true, Name = "rl2-second").Start()
+         queue)
+
+/// `f ()` on this thread and `g scope` on the second thread at once, both results. libtorch's grad mode
+/// and TorchSharp's dispose scopes are per thread: `g` runs in this thread's grad mode and in a scope of
+/// its own that frees its tensors on return. Waits for `g` even if `f` fails; an exception of either
+/// is rethrown as raised.
 let private fork (f: unit -> 'a) (g: TorchSharp.DisposeScope -> 'b) =
     let gradMode = TorchSharp.torch.is_grad_enabled ()
-    let other =
-        System.Threading.Tasks.Task.Run(fun () ->
-            use _ = TorchSharp.torch.set_grad_enabled gradMode
-            use scope = TorchSharp.torch.NewDisposeScope()
-            g scope)
+    let result = System.Threading.Tasks.TaskCompletionSource<'b>(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously)
+    let work () =
+        try
+            let b =
+                use _ = TorchSharp.torch.set_grad_enabled gradMode
+                use scope = TorchSharp.torch.NewDisposeScope()
+                g scope
+            result.SetResult b
+        with e ->
+            result.SetException e
+    second.Value.Add work
+    let other = result.Task
     let a =
         try
             f ()
@@ -37,11 +56,11 @@ let private fork (f: unit -> 'a) (g: TorchSharp.DisposeScope -> 'b) =
             reraise ()
     a, other.GetAwaiter().GetResult()
 
-/// `f ()` and `g ()` at once, `g` on a pool thread, whose tensors are freed when it returns: it should
+/// `f ()` and `g ()` at once, `g` on the second thread, whose tensors are freed when it returns: it should
 /// return plain values.
 let concurrently (f: unit -> 'a) (g: unit -> 'b) = fork f (fun _ -> g ())
 
-/// `f ()` and `g ()` at once, `g` on a pool thread; the tensors `keep` picks from g's result move into
+/// `f ()` and `g ()` at once, `g` on the second thread; the tensors `keep` picks from g's result move into
 /// `into`, a dispose scope of this thread, the rest of g's tensors are freed.
 let concurrentlyInto (into: TorchSharp.DisposeScope) (keep: 'b -> Tensor seq) (f: unit -> 'a) (g: unit -> 'b) =
     let a, (b, kept) =

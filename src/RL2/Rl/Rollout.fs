@@ -53,7 +53,9 @@ let collectWith (concurrent: bool) (gen: Generator) (dist: TaskDistribution) (po
     let mutable prevDone = torch.ones([| int64 count |])
     // The weights stay fixed for the whole rollout, so whatever depends only on them is made once.
     let policyStep, valueStep = policy.Stepper (), value.Stepper ()
+    use collections = new Memory.CollectionHold(concurrent)
     for t in 0 .. steps - 1 do
+        collections.Renew()
         use scope = torch.NewDisposeScope()
         let obs = dist.Observe state
         use x = TaskDistribution.encode dist obs prevAction prevReward prevDone

@@ -157,9 +157,11 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
     let count = int64 rollout.Actions.shape[0]
     let mutable total = { PolicyLoss = 0.0; ValueLoss = 0.0; Entropy = 0.0; ClipFrac = 0.0 }
     let mutable batches = 0
+    use collections = new Memory.CollectionHold(s.ConcurrentNetworks)
     for _ in 1 .. s.Epochs do
         use perm = torch.randperm(count, generator = gen)
         for start in 0L .. int64 s.MinibatchSize .. count - 1L do
+            collections.Renew()
             use scope = torch.NewDisposeScope()
             let idx = perm.narrow(0L, start, min (int64 s.MinibatchSize) (count - start))
             let pick (t: Tensor) = t.index_select(0L, idx)
