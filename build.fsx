@@ -178,6 +178,7 @@ let performance () =
         |> Option.map (fun d -> [ for r in d.RootElement.EnumerateArray() -> r.GetProperty("workload").GetString(), r ])
         |> Option.defaultValue []
     let before, after = rows (IO.Path.Combine(benchDir, "before", "iteration.json")), rows (IO.Path.Combine(benchDir, "iteration.json"))
+    let inTurn = rows (IO.Path.Combine(benchDir, "in-turn", "iteration.json"))
     let num (r: Text.Json.JsonElement) (name: string) = r.GetProperty(name).GetDouble()
     let table (rs: (string * Text.Json.JsonElement) list) =
         [ "| workload | iteration s | rollout s | credit s | update s | checkpoint s | update GFLOP/s | of matmul peak | peak RSS MB |"
@@ -187,16 +188,22 @@ let performance () =
                 sprintf "| %s | %.2f | %.3f | %.4f | %.2f | %.3f | %.1f | %.0f%% | %.0f |" w (n "iteration_seconds") (n "rollout_seconds")
                     (n "credit_seconds") (n "update_seconds") (n "checkpoint_seconds") (n "update_gflop_per_second")
                     (100.0 * n "update_efficiency") (n "peak_rss_mb") ]
+    // The ceiling each run's efficiency is measured against: one thread's matmul rate, or two threads'
+    // at once when the networks ran concurrently.
     let peak (rs: (string * Text.Json.JsonElement) list) =
         rs |> List.tryHead |> Option.map (fun (_, r) -> (num r "matmul_gflop_per_second").ToString "F1") |> Option.defaultValue "?"
     let ratios =
-        [ "| workload | reference iteration s | ours | ×  | reference rollout s | ours | × | reference update s | ours | × |"
-          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" ]
+        [ "| workload | reference iteration s | ours | ×  | ours, in turn | × | reference rollout s | ours | × | reference update s | ours | × |"
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" ]
         @ [ for w, (it, ro, up) in referenceSeconds do
                 match after |> List.tryFind (fst >> (=) w) with
                 | Some(_, r) ->
                     let i, o, u = num r "iteration_seconds", num r "rollout_seconds", num r "update_seconds"
-                    yield $"| {w} | {it} | {i:F2} | {it / i:F1} | {ro} | {o:F3} | {ro / o:F0} | {up} | {u:F2} | {up / u:F1} |"
+                    let single =
+                        match inTurn |> List.tryFind (fst >> (=) w) with
+                        | Some(_, t) -> let ti = num t "iteration_seconds" in $"{ti:F2} | {it / ti:F1}"
+                        | None -> "– | –"
+                    yield $"| {w} | {it} | {i:F2} | {it / i:F1} | {single} | {ro} | {o:F3} | {ro / o:F0} | {up} | {u:F2} | {up / u:F1} |"
                 | None -> () ]
     // `rl2 bench --iterations 100 --warmup 0` of a workload, run for its memory (its timings were shared).
     let rss =
@@ -231,9 +238,13 @@ let performance () =
           "`rl2 bench` times them; update GFLOP/s counts 3 × 2 × weight-matrix multiply-adds per step and"
           "epoch (attention scores not counted)."
           ""
-          $"### Now (matmul peak in the same run: {peak after} GFLOP/s)"
+          $"### Now: policy and value networks at once, on two threads (the default; ceiling: two threads' matmul rate in the same run, {peak after} GFLOP/s)"
           ""
           yield! table after
+          ""
+          $"### Now: the networks in turn, one thread (`--concurrent_networks 0`; ceiling: one thread's matmul rate, {peak inTurn} GFLOP/s)"
+          ""
+          yield! table inTurn
           ""
           $"### Before issue #9 (commit 49009c9, same workloads; matmul peak {peak before} GFLOP/s)"
           ""
@@ -242,7 +253,8 @@ let performance () =
           "## Against the reference"
           ""
           "The reference's seconds per iteration as measured on this machine (OpenBLAS, 1 thread); × = how"
-          "many times faster ours is."
+          "many times faster ours is: by default (both vCPUs, the networks on two threads) and in turn on one"
+          "thread (`--concurrent_networks 0`), the reference's own thread count."
           ""
           yield! ratios
           ""
@@ -254,7 +266,8 @@ let performance () =
           ""
           "## Time to quality"
           ""
-          "Bandit n=10 k=5, 600 meta-episodes of 10 steps per iteration, 8 epochs, minibatch 60, one process."
+          "Bandit n=10 k=5, 600 meta-episodes of 10 steps per iteration, 8 epochs, minibatch 60, one process"
+          "(the networks on two threads, the default; runs before that took 1.7–1.8× as long: 202 s and 77 s to 6.5)."
           "Training seconds until the mean return of the last 1000 meta-episodes, smoothed over 5 iterations,"
           "first reaches 6.0 / 6.3 / 6.5 (Bayes-optimal: 6.660): median over seeds, each seed in brackets."
           "The reference (GRU 256, AdamW 2e-4, one unseeded run, same machine): 6.0 after 275 s, 6.3 after"
