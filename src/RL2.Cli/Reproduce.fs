@@ -15,10 +15,11 @@ let private fail msg = raise (UsageError msg)
 
 let private list () =
     printfn "recipes (dotnet fsi build.fsx reproduce <recipe> [--iterations K] [--minutes M]; rerun to resume):"
+    let width = Recipes.table |> List.map _.Name.Length |> List.max
     for r in Recipes.table do
         printfn ""
-        printfn "  %-20s %s; goal %s" r.Name r.Title r.Goal.Text
-        printfn "  %-20s rl2 train %s" "" r.Flags
+        printfn "  %s %s; goal %s" (r.Name.PadRight width) r.Title r.Goal.Text
+        printfn "  %s rl2 train %s" (String.replicate width " ") r.Flags
     0
 
 /// The train request of a recipe, in its own run directory.
