@@ -166,14 +166,14 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
             let idx = perm.narrow(0L, start, min (int64 s.MinibatchSize) (count - start))
             let pick (t: Tensor) = t.index_select(0L, idx)
             let x = pick inputs
-            // Policy [loss; entropy; clip fraction] and value loss; the networks share nothing.
+            // Plain numbers out of each pass: the networks share nothing, and tensors stay on their thread.
             let policyPass () =
                 let p = Ppo.policyLoss s.Ppo (l.Policy.Sequence x) (pick rollout.Actions) (pick rollout.LogProbs) (pick advantages)
                 let loss = backward "policy" l.PolicyOptimizer p.Loss
-                [| loss; float (p.Entropy.item<float32> ()); float (p.ClipFrac.item<float32> ()) |]
+                loss, float (p.Entropy.item<float32> ()), float (p.ClipFrac.item<float32> ())
             let valuePass () =
                 backward "value" l.ValueOptimizer (Ppo.valueLoss ((l.Value.Sequence x).squeeze -1L) (pick targets))
-            let p, v =
+            let (policyLoss, entropy, clipFrac), valueLoss =
                 if s.ConcurrentNetworks then
                     concurrently policyPass valuePass
                 else
@@ -182,10 +182,10 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
             step comm "policy" l.Policy l.PolicyOptimizer
             step comm "value" l.Value l.ValueOptimizer
             total <-
-                { PolicyLoss = total.PolicyLoss + p[0]
-                  ValueLoss = total.ValueLoss + v
-                  Entropy = total.Entropy + p[1]
-                  ClipFrac = total.ClipFrac + p[2] }
+                { PolicyLoss = total.PolicyLoss + policyLoss
+                  ValueLoss = total.ValueLoss + valueLoss
+                  Entropy = total.Entropy + entropy
+                  ClipFrac = total.ClipFrac + clipFrac }
             batches <- batches + 1
     let n = float (max 1 batches)
     let means =
