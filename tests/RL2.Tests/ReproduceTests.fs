@@ -136,6 +136,7 @@ let reproduction =
             Expect.stringContains page "![learning curve of tiny](results/tiny.png)" "the curve"
             let p = (Reproduction.progressOf run 10 "other-so-far.png").Value
             Expect.equal (p.Iteration, p.MaxIterations, p.EnvSteps) (4, 10, 2400L) "progress: the run's newest iteration"
+            Expect.equal (p.ToBest |> Option.map fst) (Some(600L * int64 (Checkpoint.tryBest run).Value.Iteration)) "progress: the steps to the best evaluation so far, 600 per iteration"
             let withProgress = Reproduction.page "results" [ recipe; other ] [ o ] (Map.ofList [ "other", p ])
             Expect.stringContains withProgress $"| [other](#other) | 6.6 / 6.8 | %.2f{best.MeanReturn} (iteration {best.Iteration}) | in progress, iteration 4 of 10: best so far" "an unfinished recipe's progress"
             Expect.stringContains withProgress "![learning curve of other so far](results/other-so-far.png)" "its curve so far"

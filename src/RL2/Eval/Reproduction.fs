@@ -102,6 +102,14 @@ type Outcome =
       /// The learning curve's PNG, beside the result's JSON.
       Curve: string }
 
+/// Environment steps and wall-clock hours (training and periodic evaluation) by the end of `iteration`.
+let private reachedAt (metrics: Metrics.Iteration[]) (iteration: int) =
+    metrics
+    |> Array.tryFind (fun m -> m.Iteration = iteration)
+    |> Option.map (fun m ->
+        let evaluating = metrics |> Array.filter (fun e -> e.Iteration <= iteration) |> Array.sumBy (fun e -> defaultArg e.EvalSeconds 0.0)
+        m.EnvSteps, (m.Seconds + evaluating) / 3600.0)
+
 /// Plays the run's peak and final checkpoints and every classic baseline of its setup (all but
 /// Random; Bayes-optimal apart, as the optimum) on the same `count` meta-episodes of `seed`.
 let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: int64) (count: int) (curve: string) =
@@ -113,15 +121,14 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
     let measured which =
         let net, iteration = Evaluate.loadNetwork which run spec
         let returns = play (Evaluate.network spec.Task net false)
-        let m =
-            match metrics |> Array.tryFind (fun m -> m.Iteration = iteration) with
-            | Some m -> m
+        let steps, hours =
+            match reachedAt metrics iteration with
+            | Some reached -> reached
             | None -> failwith $"{Path.Combine(run, Metrics.fileName)} lacks iteration {iteration}"
-        let evaluating = metrics |> Array.filter (fun m -> m.Iteration <= iteration) |> Array.sumBy (fun m -> defaultArg m.EvalSeconds 0.0)
         returns,
         { Iteration = iteration
-          EnvSteps = m.EnvSteps
-          Hours = (m.Seconds + evaluating) / 3600.0
+          EnvSteps = steps
+          Hours = hours
           Return = Stats.summarize returns }
     let peakReturns, peak = measured Checkpoint.Best
     let finalReturns, final = measured Checkpoint.Latest
@@ -183,6 +190,8 @@ type Progress =
       /// Wall-clock hours of training and periodic evaluation so far.
       Hours: float
       Best: Checkpoint.Best option
+      /// Environment steps and hours to the best evaluation so far.
+      ToBest: (int64 * float) option
       LoggedPeak: LoggedPeak option
       Curve: string }
 
@@ -193,12 +202,14 @@ let progressOf (run: string) (maxIterations: int) (curve: string) =
         None
     else
         let last = ms[ms.Length - 1]
+        let best = Checkpoint.tryBest run
         Some
             { Iteration = last.Iteration
               MaxIterations = maxIterations
               EnvSteps = last.EnvSteps
-              Hours = (last.Seconds + (ms |> Array.sumBy (fun m -> defaultArg m.EvalSeconds 0.0))) / 3600.0
-              Best = Checkpoint.tryBest run
+              Hours = (reachedAt ms last.Iteration).Value |> snd
+              Best = best
+              ToBest = best |> Option.bind (fun b -> reachedAt ms b.Iteration)
               LoggedPeak = loggedPeak run
               Curve = curve }
 
@@ -266,7 +277,10 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) (progr
             match Map.tryFind r.Name progress with
             | Some p ->
                 $"| [{r.Name}](#{r.Name}) | {numbers} | {logged p.LoggedPeak} | in progress, iteration {p.Iteration} of {p.MaxIterations}: best so far {bestText p} | | | "
-                + $"| {millions p.EnvSteps} | %.2f{p.Hours} | [png]({images}/{p.Curve}) | {r.Goal.Text} | {r.Deviations} |"
+                + (match p.ToBest with
+                   | Some(steps, hours) -> $"| {millions steps} | %.2f{hours} "
+                   | None -> "| | ")
+                + $"| [png]({images}/{p.Curve}) | {r.Goal.Text} | {r.Deviations} |"
             | None -> $"| [{r.Name}](#{r.Name}) | {numbers} | — | not run to the end yet | | | | | | | {r.Goal.Text} | {r.Deviations} |"
     let pending (r: Recipe) =
         [ $"### {r.Name}"
