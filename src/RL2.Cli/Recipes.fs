@@ -85,14 +85,16 @@ let table: Recipe list =
       { Name = "bandit-n10-k5-snail-batch480"
         Title = "SNAIL on 10-pull, 5-arm Bernoulli bandits, with the paper's effective minibatch"
         Setup = BanditSetup(10, 5)
-        Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 2e-4 --meta_episodes_per_policy_update 2400 --meta_episodes_per_learner_batch 480 --max_pol_iters 400 --eval_every 10 --seed 0"
+        Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 2e-4 --meta_episodes_per_policy_update 2400 --meta_episodes_per_learner_batch 480 --max_pol_iters 800 --eval_every 10 --seed 0"
         Agent = "SNAIL"
         Goal = ceiling
         Deviations = "24 000 steps per iteration (paper 240 000); the papers' SNAIL of 32 features, learning rate 2e-4 and effective minibatch of 480 meta-episodes"
         Why =
           "The minibatch of bandit-n10-k5-gru-batch480 with SNAIL: bandit-n10-k5-snail stepped on 60 meta-episodes at learning "
           + "rate 1e-3 and stayed 0.19 below the ceiling. SNAIL is slower per step than the GRU here, so an iteration is half "
-          + "the GRU recipe's: 40 gradient steps on 2 400 meta-episodes." }
+          + "the GRU recipe's: 40 gradient steps on 2 400 meta-episodes. At 400 iterations its peak scored 6.582 ± 0.045 on the fresh tasks "
+          + "(0.068 below Bayes-optimal) and its final checkpoint more, with the policy's entropy still falling, so the recipe "
+          + "was extended to 800 iterations." }
       { Name = "mdp-n10-snail"
         Title = "SNAIL on 10 episodes of random tabular MDPs (10 states, 5 actions, 10 steps)"
         Setup = MdpSetup 10
