@@ -102,13 +102,12 @@ type Outcome =
       /// The learning curve's PNG, beside the result's JSON.
       Curve: string }
 
-/// Environment steps and wall-clock hours (training and periodic evaluation) by the end of `iteration`.
-let private reachedAt (metrics: Metrics.Iteration[]) (iteration: int) =
-    metrics
-    |> Array.tryFind (fun m -> m.Iteration = iteration)
-    |> Option.map (fun m ->
-        let evaluating = metrics |> Array.filter (fun e -> e.Iteration <= iteration) |> Array.sumBy (fun e -> defaultArg e.EvalSeconds 0.0)
-        m.EnvSteps, (m.Seconds + evaluating) / 3600.0)
+/// Environment steps and wall-clock hours (training and periodic evaluation) by the end of `m`, one of `metrics`.
+let private reached (metrics: Metrics.Iteration[]) (m: Metrics.Iteration) =
+    let evaluating = metrics |> Array.filter (fun e -> e.Iteration <= m.Iteration) |> Array.sumBy (fun e -> defaultArg e.EvalSeconds 0.0)
+    m.EnvSteps, (m.Seconds + evaluating) / 3600.0
+
+let private atIteration (metrics: Metrics.Iteration[]) (iteration: int) = metrics |> Array.tryFind (fun m -> m.Iteration = iteration)
 
 /// Plays the run's peak and final checkpoints and every classic baseline of its setup (all but
 /// Random; Bayes-optimal apart, as the optimum) on the same `count` meta-episodes of `seed`.
@@ -122,8 +121,8 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
         let net, iteration = Evaluate.loadNetwork which run spec
         let returns = play (Evaluate.network spec.Task net false)
         let steps, hours =
-            match reachedAt metrics iteration with
-            | Some reached -> reached
+            match atIteration metrics iteration with
+            | Some m -> reached metrics m
             | None -> failwith $"{Path.Combine(run, Metrics.fileName)} lacks iteration {iteration}"
         returns,
         { Iteration = iteration
@@ -202,14 +201,15 @@ let progressOf (run: string) (maxIterations: int) (curve: string) =
         None
     else
         let last = ms[ms.Length - 1]
+        let steps, hours = reached ms last
         let best = Checkpoint.tryBest run
         Some
             { Iteration = last.Iteration
               MaxIterations = maxIterations
-              EnvSteps = last.EnvSteps
-              Hours = (reachedAt ms last.Iteration).Value |> snd
+              EnvSteps = steps
+              Hours = hours
               Best = best
-              ToBest = best |> Option.bind (fun b -> reachedAt ms b.Iteration)
+              ToBest = best |> Option.bind (fun b -> atIteration ms b.Iteration) |> Option.map (reached ms)
               LoggedPeak = loggedPeak run
               Curve = curve }
 
