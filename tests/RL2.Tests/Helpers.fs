@@ -50,3 +50,7 @@ let expectEqualTensors (a: Tensor) (b: Tensor) (msg: string) =
     Expect.isTrue (same a b) $"{msg}: values"
 
 let config n = { FsCheckConfig.defaultConfig with maxTest = n }
+
+/// Parameters of a learner's two networks, policy first.
+let learnerParameters (l: RL2.Train.Trainer.Learner) =
+    Seq.append (l.Policy.Params.parameters ()) (l.Value.Params.parameters ()) |> Seq.toArray

@@ -42,10 +42,6 @@ let private checkpointed (l: Trainer.Learner) : Checkpoint.Learner =
       Value = l.Value.Params
       ValueOptimizer = l.ValueOptimizer }
 
-/// Parameters of both networks, policy first.
-let private parameters (l: Trainer.Learner) =
-    Seq.append (l.Policy.Params.parameters ()) (l.Value.Params.parameters ()) |> Seq.toArray
-
 let private small =
     { TrainingTests.settings (Bandit.distribution 3) 6 with
         NumFeatures = 16
@@ -80,14 +76,14 @@ let ranks =
             let half = Rollout.select rows batch
             let halves = Trainer.createLearner s
             update comm { s with MinibatchSize = 30 } halves half
-            for i, (a, b) in Array.indexed (Array.zip (parameters halves) (parameters whole)) do
+            for i, (a, b) in Array.indexed (Array.zip (learnerParameters halves) (learnerParameters whole)) do
                 expectClose 1e-5f a b $"parameter {i}"
                 // AdamW's step hardly depends on the gradients' scale; the gradients it was given do.
                 expectClose 1e-6f a.grad b.grad $"averaged gradient of parameter {i}"
             // Without averaging, a rank's half alone would move the parameters elsewhere: the test can fail.
             let alone = Trainer.createLearner s
             update Communicator.single { s with MinibatchSize = 30 } alone half
-            let gap = Array.zip (parameters alone) (parameters whole) |> Array.map (fun (a, b) -> maxAbsDiff a b) |> Array.max
+            let gap = Array.zip (learnerParameters alone) (learnerParameters whole) |> Array.map (fun (a, b) -> maxAbsDiff a b) |> Array.max
             Expect.isGreaterThan gap 1e-4f "a half batch alone gives other parameters"
 
         onRanks "after several iterations every rank holds bit-identical parameters and optimiser state" <| fun comm ->

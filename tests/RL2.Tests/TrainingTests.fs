@@ -2,6 +2,10 @@ module RL2.Tests.TrainingTests
 
 open System.IO
 open Expecto
+open TorchSharp
+open RL2
+open RL2.Rl
+open RL2.Tests.Helpers
 open RL2.Envs
 open RL2.Nn
 open RL2.Dist
@@ -36,6 +40,38 @@ let tests =
             let last = Trainer.train Communicator.single s quiet |> Option.get
             // The mean of 1000 random-play returns has a standard error of about 0.05.
             Expect.isGreaterThan last.MeanReturn 5.6 $"mean return after {last.Iteration} iterations"
+        }
+
+        test "a minibatch cut into passes is cut as asked, its shares summing to one" {
+            use idx = torch.arange(25L, dtype = ScalarType.Int64)
+            let cuts = Trainer.passes 7 idx
+            Expect.equal (cuts |> List.map (fun (t, _) -> longs t)) [ [| 0L .. 6L |]; [| 7L .. 13L |]; [| 14L .. 20L |]; [| 21L .. 24L |] ] "7 + 7 + 7 + 4"
+            Expect.equal (cuts |> List.map snd) [ 7.0 / 25.0; 7.0 / 25.0; 7.0 / 25.0; 4.0 / 25.0 ] "each pass's share of the minibatch"
+            Expect.equal (Trainer.passes 60 idx |> List.map snd) [ 1.0 ] "a minibatch no larger than a pass is one pass"
+        }
+
+        test "a PPO update in passes of a minibatch equals the update in one pass" {
+            // Two epochs of two minibatches of 25 meta-episodes; passes of 7 cut each unevenly (7 + 7 + 7 + 4).
+            let s = { settings (Bandit.distribution 3) 6 with NumFeatures = 16; MinibatchSize = 25; Epochs = 2 }
+            let update s =
+                let l = Trainer.createLearner s
+                let batch = Rollout.collect (gen 5) s.Task l.Policy l.Value 50 s.MetaEpisodeLen
+                let stats = Trainer.update Communicator.single s (gen 6) l batch (Trainer.credit Communicator.single s batch)
+                l, stats
+            let whole, wholeStats = update s
+            let cut, cutStats = update { s with PassSize = 7 }
+            for i, (a, b) in Array.indexed (Array.zip (learnerParameters cut) (learnerParameters whole)) do
+                expectClose 1e-5f a b $"parameter {i}"
+            for name, a, b in
+                [ "policy loss", cutStats.PolicyLoss, wholeStats.PolicyLoss
+                  "value loss", cutStats.ValueLoss, wholeStats.ValueLoss
+                  "entropy", cutStats.Entropy, wholeStats.Entropy
+                  "clip fraction", cutStats.ClipFrac, wholeStats.ClipFrac ] do
+                expectFloat 1e-5f (float32 a) (float32 b) name
+            // Optimiser steps on minibatches of 7 instead move the parameters elsewhere: the test can fail.
+            let small, _ = update { s with MinibatchSize = 7 }
+            let gap = Array.zip (learnerParameters small) (learnerParameters whole) |> Array.map (fun (a, b) -> maxAbsDiff a b) |> Array.max
+            Expect.isGreaterThan gap 1e-4f "minibatches of 7 give other parameters"
         }
 
         test "a resumed run continues exactly where an uninterrupted one would be" {
