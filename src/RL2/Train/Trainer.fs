@@ -351,8 +351,10 @@ let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Le
         for r in st.Returns do window.Enqueue r
         // A process beyond the checkpoint's process count has no saved state: its fresh stream is unused.
         st.Generators |> Array.tryItem comm.Rank |> Option.iter (Checkpoint.restoreGenerator gen)
-        if comm.Rank = 0 then s.RunDir |> Option.iter (fun run -> Metrics.truncateAfter run iteration)
     | None -> ()
+    // Lines logged after the checkpoint this run starts from (all of them without one: a crash before the
+    // first checkpoint) are iterations about to be repeated.
+    if comm.Rank = 0 then s.RunDir |> Option.iter (fun run -> Metrics.truncateAfter run iteration)
     let mutable best =
         match options.Evaluation, s.RunDir with
         | Some e, Some run when comm.Rank = 0 ->
