@@ -137,14 +137,17 @@ let private accumulate (name: string) (weight: float) (loss: Tensor) =
     weighted.backward ()
     float value
 
+/// Consecutive pieces of at most `size` rows of `t` (the last may be smaller).
+let private chunks (size: int) (t: Tensor) =
+    let m = t.shape[0]
+    [ for start in 0L .. int64 size .. m - 1L -> t.narrow(0L, start, min (int64 size) (m - start)) ]
+
 /// A minibatch's indices [M] cut into passes of at most `size`, each with its share of the minibatch:
 /// every meta-episode has the same length, so the minibatch's mean loss is the shares' weighted sum of
 /// the passes' mean losses, and so is its gradient.
 let passes (size: int) (idx: Tensor) =
-    let m = idx.shape[0]
-    [ for start in 0L .. int64 size .. m - 1L ->
-          let n = min (int64 size) (m - start)
-          idx.narrow(0L, start, n), float n / float m ]
+    let m = float idx.shape[0]
+    chunks size idx |> List.map (fun c -> c, float c.shape[0] / m)
 
 /// One network's gradient of its mean loss over a minibatch, zeroed first and accumulated pass by pass,
 /// each pass's graph freed before the next; returns the minibatch's loss and statistics (the passes'
@@ -191,10 +194,10 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
     use collections = new Memory.CollectionHold(s.ConcurrentNetworks)
     for _ in 1 .. s.Epochs do
         use perm = torch.randperm(count, generator = gen)
-        for start in 0L .. int64 s.MinibatchSize .. count - 1L do
+        for minibatch in chunks s.MinibatchSize perm do
             collections.Renew()
             use scope = torch.NewDisposeScope()
-            let cuts = perm.narrow(0L, start, min (int64 s.MinibatchSize) (count - start)) |> passes s.PassSize
+            let cuts = passes s.PassSize minibatch
             // Plain numbers out of each network's passes: the networks share nothing, and tensors stay on their thread.
             let policyPass () =
                 minibatchGradient "policy" l.PolicyOptimizer cuts (fun idx ->
