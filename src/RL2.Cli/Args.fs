@@ -148,7 +148,7 @@ type ReproduceArgs =
             | Iterations _ -> "train at most this many more iterations, then stop (rerun to continue)."
             | Minutes _ -> "stop after the iteration during which this many minutes have passed (rerun to continue)."
             | Checkpoint_Dir _ -> "checkpoint root: the recipe trains in <checkpoint_dir>/recipes/<recipe> (default checkpoints)."
-            | Results_Dir _ -> "where results go: <results_dir>/<recipe>.{json,md,png}, and the page <results_dir>.md (default docs/results)."
+            | Results_Dir _ -> "where results go: <results_dir>/<recipe>.{json,md,png}, the page <results_dir>.md, and an unfinished recipe's newest and best checkpoints, carried in <results_dir>/unfinished/<recipe> to resume from on another machine (default docs/results)."
             | Page -> "only regenerate <results_dir>.md from the result files."
 
 type Command =

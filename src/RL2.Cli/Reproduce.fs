@@ -28,6 +28,10 @@ let private request (recipe: Reproduction.Recipe) (checkpointDir: string) =
         Array.append (recipe.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries)) [| "--checkpoint_dir"; checkpointDir; "--model_name"; $"recipes/{recipe.Name}" |]
     toTrainRequest 1 (ArgumentParser.Create<TrainArgs>().ParseCommandLine(argv, raiseOnUsage = false))
 
+/// Where an unfinished recipe's run is carried between machines: `<results_dir>/unfinished/<recipe>/`,
+/// committed with the results, since the checkpoint directory stays on the machine that trained.
+let private carriedDir (resultsDir: string) (recipe: Reproduction.Recipe) = Path.Combine(resultsDir, "unfinished", recipe.Name)
+
 /// The results page, `<results_dir>.md`, from every result file in the results directory, with the
 /// progress of unfinished recipes' runs under `checkpointDir` (their curves copied beside the results).
 let private writePage (resultsDir: string) (checkpointDir: string) =
@@ -46,7 +50,11 @@ let private writePage (resultsDir: string) (checkpointDir: string) =
         [ for recipe in Recipes.table do
               if outcomes |> List.forall (fun o -> o.Recipe <> recipe.Name) then
                   let req = request recipe checkpointDir
-                  let run = runOf recipe
+                  // A run that is not on this machine is read from the copy carried with the results.
+                  let run =
+                      match Checkpoint.latest (runOf recipe) with
+                      | Some _ -> runOf recipe
+                      | None -> Snapshot.tryRun (carriedDir dir recipe) |> Option.defaultValue (runOf recipe)
                   let curve = recipe.Name + "-so-far.png"
                   match Reproduction.progressOf run req.Settings.MaxIterations curve with
                   | Some p ->
@@ -86,14 +94,23 @@ let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceAr
     if Table.setupOf (EvalCommands.networkSpec req.Config) <> Some recipe.Setup then
         failwith $"recipe {recipe.Name}: its flags do not train for {recipe.Setup.Environment} {recipe.Setup.Label}"
     let run = req.Settings.RunDir.Value
+    let carried = carriedDir resultsDir recipe
+    Snapshot.restore carried run
+    |> Option.iter (fun i -> Progress.note $"restored iteration {i} of the run from {carried}, which was ahead of {run}")
     let changed = TrainCommand.checkResume run req.Config
     let target = req.Settings.MaxIterations
     let stopAt = iterations |> Option.map (fun k -> min target (defaultArg (Checkpoint.latest run) 0 + k)) |> Option.defaultValue target
     let leg = { req with Settings = { req.Settings with MaxIterations = stopAt } }
-    TrainCommand.train Communicator.single leg changed (minutes |> Option.map TimeSpan.FromMinutes) |> ignore
+    // Carried after every evaluation too, so a machine lost in the middle of a leg costs at most that many iterations.
+    let carry (m: Metrics.Iteration) = if m.EvalMean.IsSome then Snapshot.save run carried |> ignore
+    TrainCommand.train Communicator.single leg changed (minutes |> Option.map TimeSpan.FromMinutes) carry |> ignore
     match Checkpoint.latest run with
-    | Some i when i >= target -> finish recipe req resultsDir checkpointDir
+    | Some i when i >= target ->
+        finish recipe req resultsDir checkpointDir
+        Snapshot.clear carried
     | reached ->
+        Snapshot.save run carried
+        |> Option.iter (fun i -> Progress.note $"{recipe.Name}: iteration {i} carried in {carried}; commit it to resume on another machine or clone")
         Progress.note $"{recipe.Name}: stopped at iteration {defaultArg reached 0} of {target}; rerun to continue from there"
         writePage resultsDir checkpointDir
     0

@@ -33,7 +33,8 @@ let curveFile = "learning_curve.png"
 /// the random player's level and the best published classic baseline.
 let drawCurve (s: Trainer.Settings) (run: string) (path: string) =
     let chance = Rollout.randomPlayerReturn (Trainer.generator s.Seed randomPlayerStream) s.Task 1000 s.MetaEpisodeLen
-    let title = $"{s.Task.Name} · {s.Architecture.Name} {s.NumFeatures} · {Path.GetFileName run}"
+    // Named after the run the settings train, also when drawn from a copy of it elsewhere.
+    let title = $"{s.Task.Name} · {s.Architecture.Name} {s.NumFeatures} · {Path.GetFileName(defaultArg s.RunDir run)}"
     let levels =
         ("random player", chance)
         :: (RL2.Eval.Published.bestBaseline s.Task s.MetaEpisodeLen |> Option.map (fun (m, v) -> $"best classic baseline, published ({m})", v) |> Option.toList)
@@ -43,10 +44,10 @@ let drawCurve (s: Trainer.Settings) (run: string) (path: string) =
         LearningCurve.save path title series levels
 
 /// What process 0 shows and writes as training goes: a line per iteration, TensorBoard scalars and
-/// the learning curve with its reference levels.
-let private display (s: Trainer.Settings) : Trainer.Progress =
+/// the learning curve with its reference levels; then `after`, once the iteration is checkpointed.
+let private display (s: Trainer.Settings) (after: Metrics.Iteration -> unit) : Trainer.Progress =
     match s.RunDir with
-    | None -> { Iteration = Progress.iteration s.MaxIterations; Warning = Progress.warning }
+    | None -> { Iteration = (fun m -> Progress.iteration s.MaxIterations m; after m); Warning = Progress.warning }
     | Some run ->
         let tensorboard = TensorBoardLog.writer run
         let redraw = drawCurve s run (Path.Combine(run, curveFile))
@@ -55,11 +56,13 @@ let private display (s: Trainer.Settings) : Trainer.Progress =
                 Progress.iteration s.MaxIterations m
                 tensorboard m
                 if m.Iteration % 5 = 0 || m.Iteration = s.MaxIterations then redraw ()
+                after m
           Warning = Progress.warning }
 
-/// Trains (resuming) as `rl2 train` does, stopping early after `timeLimit` if one is given; returns
-/// the last iteration's metrics on process 0, None when there was nothing to do.
-let train (comm: Communicator) (req: TrainRequest) (changed: string option) (timeLimit: TimeSpan option) =
+/// Trains (resuming) as `rl2 train` does, stopping early after `timeLimit` if one is given and calling
+/// `after` on process 0 once each iteration is checkpointed; returns the last iteration's metrics on
+/// process 0, None when there was nothing to do.
+let train (comm: Communicator) (req: TrainRequest) (changed: string option) (timeLimit: TimeSpan option) (after: Metrics.Iteration -> unit) =
     torch.set_num_threads req.Threads
     // One voice for the whole job: process 0 prints and writes, the others train silently.
     let lead = comm.Rank = 0
@@ -72,7 +75,7 @@ let train (comm: Communicator) (req: TrainRequest) (changed: string option) (tim
             |> Option.iter (fun run ->
                 RunConfig.save run req.Config
                 Checkpoint.latest run |> Option.iter (fun i -> Progress.note $"resuming from the checkpoint of iteration {i}"))
-            display req.Settings
+            display req.Settings after
         else
             Trainer.Progress.silent
     // The first Ctrl-C or SIGTERM lets the iteration under way finish and be checkpointed; a second one
@@ -105,7 +108,7 @@ let train (comm: Communicator) (req: TrainRequest) (changed: string option) (tim
 let private trainUnderMpi (req: TrainRequest) (changed: string option) =
     let comm = Mpi.init ()
     try
-        train comm req changed None |> ignore
+        train comm req changed None ignore |> ignore
         Mpi.finalize ()
         0
     with
@@ -125,5 +128,5 @@ let command (r: ParseResults<TrainArgs>) =
     match size with
     | Some _ -> trainUnderMpi req changed
     | None ->
-        train Communicator.single req changed None |> ignore
+        train Communicator.single req changed None ignore |> ignore
         0

@@ -97,6 +97,38 @@ let tests =
     ]
 
 [<Tests>]
+let snapshots =
+    testSequenced
+    <| testList "snapshots" [
+        test "a run restored from its snapshot into an empty directory trains on exactly as the run never moved" {
+            let whole, moved, carried = TrainingTests.tempDir (), TrainingTests.tempDir (), TrainingTests.tempDir ()
+            let scores = [| 3.0; 1.0; 4.0; 1.0; 5.0; 2.0 |]
+            let s = tiny whole 6
+            trainWith s (Some(scripted scores 0)) |> ignore
+            let first = tiny (TrainingTests.tempDir ()) 2
+            trainWith first (Some(scripted scores 0)) |> ignore
+            Expect.equal (Snapshot.save first.RunDir.Value carried) (Some 2) "iteration 2 snapshotted"
+            trainWith { first with MaxIterations = 3 } (Some(scripted scores 2)) |> ignore
+            Expect.equal (Snapshot.save first.RunDir.Value carried) (Some 3) "then iteration 3"
+            Expect.equal (Directory.GetDirectories carried |> Array.map Path.GetFileName) [| "iter_00000003" |] "only the newest snapshot is kept"
+            let files = Directory.GetFiles(carried, "*", SearchOption.AllDirectories) |> Array.map (fun f -> Path.GetRelativePath(carried, f)) |> Array.sort
+            let expected =
+                [| for sub in [ "best/policy_net"; "best/trainer"; "best/value_net" ] -> $"iter_00000003/{sub}/iter_00000003.ckpt" |]
+                |> Array.append [| "iter_00000003/best/best.json"; "iter_00000003/metrics.jsonl" |]
+                |> Array.append [| for sub in [ "policy_net"; "trainer"; "value_net" ] -> $"iter_00000003/{sub}/iter_00000003.ckpt" |]
+                |> Array.sort
+            Expect.equal files expected "the newest checkpoint, the best one and the metrics, nothing older"
+            Expect.equal (Snapshot.restore carried moved) (Some 3) "restored into the empty directory"
+            Expect.equal (Snapshot.restore carried moved) None "not again: the run is as far as its snapshot"
+            trainWith { s with RunDir = Some moved } (Some(scripted scores 3)) |> ignore
+            let logged run = TrainingTests.withoutTimes (Metrics.read run) |> Array.map (fun m -> { m with EvalSeconds = None })
+            Expect.equal (logged moved) (logged whole) "the same six iterations, evaluations included"
+            Expect.equal (Checkpoint.tryBest moved) (Checkpoint.tryBest whole) "the same best (iteration 5)"
+            Expect.equal (Checkpoint.tryBest moved |> Option.map _.Iteration) (Some 5) "the best is the highest score"
+        }
+    ]
+
+[<Tests>]
 let reproduction =
     testSequenced
     <| testList "reproduction" [
@@ -185,5 +217,29 @@ let cli =
             let page = File.ReadAllText(Path.Combine(dir, "results.md"))
             let logged = Metrics.read run |> Array.maxBy _.MeanReturn
             Expect.stringContains page $"| [bandit-n10-k5-gru](#bandit-n10-k5-gru) | 6.7 / 6.7 | %.2f{logged.MeanReturn} (iteration {logged.Iteration}) | in progress, iteration 2 of" "the page says how far it got"
+        }
+
+        test "a recipe's run is carried in its results directory and resumes from there on a machine without its checkpoints" {
+            let dir = TrainingTests.tempDir ()
+            let results = Path.Combine(dir, "results")
+            let leg (checkpoints: string) extra = CliTests.run $"reproduce bandit-n10-k5-gru --checkpoint_dir {dir}/{checkpoints} --results_dir {results} {extra}"
+            let code1, out1, err1 = leg "here" "--iterations 2"
+            Expect.equal code1 0 err1
+            Expect.stringContains out1 $"iteration 2 carried in {results}/unfinished/bandit-n10-k5-gru" "the stop carries the run"
+            let code, _, err = CliTests.run $"reproduce --page --checkpoint_dir {dir}/nowhere --results_dir {results}"
+            Expect.equal code 0 err
+            Expect.stringContains (File.ReadAllText(results + ".md")) "in progress, iteration 2 of 400" "the page reads the carried run where the checkpoints are not"
+            let code2, out2, err2 = leg "elsewhere" "--iterations 1"
+            Expect.equal code2 0 err2
+            Expect.stringContains out2 "restored iteration 2 of the run" "restored where the checkpoints are missing"
+            Expect.stringContains out2 "resuming from the checkpoint of iteration 2" "and resumed from it"
+            Expect.stringContains out2 "stopped at iteration 3 of" "one more iteration"
+            let here, elsewhere = Path.Combine(dir, "here", "recipes", "bandit-n10-k5-gru"), Path.Combine(dir, "elsewhere", "recipes", "bandit-n10-k5-gru")
+            Expect.equal (Metrics.read elsewhere |> Array.map _.Iteration) [| 1; 2; 3 |] "the carried metrics, then the new iteration"
+            Expect.equal (Metrics.read elsewhere |> Array.take 2) (Metrics.read here) "the first two iterations as logged where they ran"
+            let code3, out3, err3 = leg "here" "--iterations 1"
+            Expect.equal code3 0 err3
+            Expect.stringContains out3 "restored iteration 3 of the run" "the first machine takes up the newer carried run"
+            Expect.stringContains out3 "stopped at iteration 4 of" "and goes on"
         }
     ]

@@ -290,7 +290,8 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) (progr
           match Map.tryFind r.Name progress with
           | Some p ->
               $"So far: iteration {p.Iteration} of {p.MaxIterations} ({millions p.EnvSteps} environment steps, %.2f{p.Hours} hours); "
-              + $"best periodic evaluation {bestText p}. Rerunning the recipe resumes from its newest checkpoint."
+              + $"best periodic evaluation {bestText p}. Rerunning the recipe resumes from its newest checkpoint, "
+              + $"here or, from the run carried in `unfinished/{r.Name}/` beside the results, on another machine."
               ""
               $"![learning curve of {r.Name} so far]({images}/{p.Curve})"
               ""

@@ -121,10 +121,13 @@ let private netDirs run = [ Path.Combine(run, "policy_net"); Path.Combine(run, "
 
 let private trainerDir run = Path.Combine(run, "trainer")
 
+/// The three files of iteration `i`'s checkpoint: policy, value, trainer.
+let files (run: string) (i: int) = [ for dir in netDirs run @ [ trainerDir run ] -> Path.Combine(dir, fileName i) ]
+
 /// Iterations with all three parts on disk, newest first.
 let complete (run: string) =
     iterations (trainerDir run)
-    |> Array.filter (fun i -> netDirs run |> List.forall (fun d -> File.Exists(Path.Combine(d, fileName i))))
+    |> Array.filter (fun i -> files run i |> List.forall File.Exists)
     |> Array.rev
 
 /// Iteration of the newest complete checkpoint in a run directory.
