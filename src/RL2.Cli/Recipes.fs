@@ -93,7 +93,9 @@ let table: Recipe list =
           + "after 91 iterations (21.8 M steps, 1.3 hours), its held-out return had been level at about 109 since iteration 20 "
           + "(best 110.4 at 30) while the entropy fell iteration by iteration as in mdp-n10-gru (0.83 against 0.81 at iteration "
           + "20, 0.45 against 0.42 at 40, 0.13 against 0.20 at 80), and mdp-n10-gru had the same return at iteration 80 on a "
-          + "tenth of the steps. The recipe resumes where it stopped." }
+          + "tenth of the steps. Its checkpoints were lost with the machine it ran on, before unfinished runs were carried "
+          + "with the results, so it would start again from iteration 0; its curve to iteration 91 is "
+          + "[results/mdp-n10-gru-batch480-so-far.png](results/mdp-n10-gru-batch480-so-far.png)." }
       { Name = "bandit-n10-k5-snail"
         Title = "SNAIL on 10-pull, 5-arm Bernoulli bandits"
         Setup = BanditSetup(10, 5)
@@ -125,7 +127,10 @@ let table: Recipe list =
         Why =
           "SNAIL trains at about 1 600 steps/s on these MDPs here, so its iterations are half the GRU recipe's: about 7-8 s each. "
           + "Planned for 1 000 iterations, it was extended to 1 400 at iteration 584: its held-out return was still rising "
-          + "(133.8 at iteration 470, 138.1 at 500, 142.6 at 580)." } ]
+          + "(133.8 at iteration 470, 138.1 at 500, 142.6 at 580). That run's checkpoints were lost with the machine it ran "
+          + "on, before unfinished runs were carried with the results; the recipe was started again from iteration 0 on "
+          + "2026-12-01 under the current build, whose numbers differ from the first run's from the start (102.8 against "
+          + "103.7 on the held-out set at iteration 20): a new trajectory from the same seed, not a replay." } ]
 
 /// A recipe by name, or a usage error naming them all.
 let find (name: string) =
