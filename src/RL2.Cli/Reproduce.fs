@@ -50,11 +50,11 @@ let private writePage (resultsDir: string) (checkpointDir: string) =
         [ for recipe in Recipes.table do
               if outcomes |> List.forall (fun o -> o.Recipe <> recipe.Name) then
                   let req = request recipe checkpointDir
-                  // A run that is not on this machine is read from the copy carried with the results.
+                  // A run that is not on this machine, or is further on elsewhere, is read from the copy carried with the results.
                   let run =
-                      match Checkpoint.latest (runOf recipe) with
-                      | Some _ -> runOf recipe
-                      | None -> Snapshot.tryRun (carriedDir dir recipe) |> Option.defaultValue (runOf recipe)
+                      match Snapshot.ahead (carriedDir dir recipe) (runOf recipe) with
+                      | Some(_, copy) -> copy
+                      | None -> runOf recipe
                   let curve = recipe.Name + "-so-far.png"
                   match Reproduction.progressOf run req.Settings.MaxIterations curve with
                   | Some p ->

@@ -237,6 +237,9 @@ let cli =
             let here, elsewhere = Path.Combine(dir, "here", "recipes", "bandit-n10-k5-gru"), Path.Combine(dir, "elsewhere", "recipes", "bandit-n10-k5-gru")
             Expect.equal (Metrics.read elsewhere |> Array.map _.Iteration) [| 1; 2; 3 |] "the carried metrics, then the new iteration"
             Expect.equal (Metrics.read elsewhere |> Array.take 2) (Metrics.read here) "the first two iterations as logged where they ran"
+            let code, _, err = CliTests.run $"reproduce --page --checkpoint_dir {dir}/here --results_dir {results}"
+            Expect.equal code 0 err
+            Expect.stringContains (File.ReadAllText(results + ".md")) "in progress, iteration 3 of 400" "the page reads the carried run where it is further on than here"
             let code3, out3, err3 = leg "here" "--iterations 1"
             Expect.equal code3 0 err3
             Expect.stringContains out3 "restored iteration 3 of the run" "the first machine takes up the newer carried run"

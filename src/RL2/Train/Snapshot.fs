@@ -23,8 +23,6 @@ let private all (dir: string) =
 /// Iteration of the newest snapshot in `dir`, None if it holds none.
 let latest (dir: string) = all dir |> Array.tryHead
 
-/// The newest snapshot in `dir` as a directory laid out like a run's, to read its metrics and best.
-let tryRun (dir: string) = latest dir |> Option.map (fun i -> Path.Combine(dir, name i))
 
 /// Copies `files` (paths under `root`) to the same relative paths under `dest`.
 let private copyInto (root: string) (files: string seq) (dest: string) =
@@ -52,18 +50,22 @@ let save (run: string) (dir: string) =
             Directory.Delete(Path.Combine(dir, name older), true)
         i)
 
-/// Restores the newest snapshot in `dir` into the run when it is ahead of the run's own newest
-/// checkpoint (or the run has none); returns the iteration restored, None when the run is already
-/// as far.
+/// The newest snapshot in `dir` when it is ahead of the run's own newest checkpoint (or the run has
+/// none): its iteration and its directory, laid out like a run's.
+let ahead (dir: string) (run: string) =
+    latest dir
+    |> Option.filter (fun i -> i > defaultArg (Checkpoint.latest run) 0)
+    |> Option.map (fun i -> i, Path.Combine(dir, name i))
+
+/// Restores the newest snapshot in `dir` into the run when it is `ahead`; returns the iteration
+/// restored, None when the run is already as far.
 let restore (dir: string) (run: string) =
-    match latest dir with
-    | Some i when i > defaultArg (Checkpoint.latest run) 0 ->
-        let source = Path.Combine(dir, name i)
+    ahead dir run
+    |> Option.map (fun (i, source) ->
         // The snapshot's best replaces the run's: a best kept in both would leave two best iterations.
         if Directory.Exists(Checkpoint.bestDir run) then Directory.Delete(Checkpoint.bestDir run, true)
         copyInto source (filesUnder source) run
-        Some i
-    | _ -> None
+        i)
 
 /// Removes every snapshot of `dir` (and `dir`), once the run they carried is finished.
 let clear (dir: string) =
