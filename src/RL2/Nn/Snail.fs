@@ -17,10 +17,9 @@ let gatedConv (gen: Generator) (name: string) (dilation: int) (inWidth: int) (f:
     // Its default init is Kaiming-uniform (a = √5) with fan-in C·2.
     let w = ps.Parameter("weight", Init.kaimingUniform gen (2 * inWidth) [| 2L * int64 inWidth; 2L * int64 f |])
     let ln = Layer.layerNormIn ps "ln" (2 * f)
-    let d, f64 = int64 dilation, int64 f
+    let c, d, f64 = int64 inWidth, int64 dilation, int64 f
 
-    let gate (past: Tensor) (now: Tensor) =
-        let conv = torch.cat([| past; now |], -1L).matmul w
+    let gate (conv: Tensor) =
         let normed = ln conv
         torch.sigmoid(normed.narrow(-1L, 0L, f64)).mul(torch.tanh(normed.narrow(-1L, f64, f64)))
 
@@ -29,14 +28,19 @@ let gatedConv (gen: Generator) (name: string) (dilation: int) (inWidth: int) (f:
         let buffer = state.Head
         let past = buffer.select(1L, 0L)
         let next = torch.cat([| buffer.narrow(1L, 1L, d - 1L); x.unsqueeze 1L |], 1L)
-        gate past x, [ next ]
+        gate (torch.cat([| past; x |], -1L).matmul w), [ next ]
 
     let sequence (x: Tensor) =
-        // x: [B; T; C]; x_{t−d}, with zeros before the start
+        // x: [B; T; C]. conv_t = x_{t−d} W_past + x_t W_now with x_{t−d} = 0 before the start, as one
+        // matmul of x by [W_past | W_now] whose past half is shifted by d: a matmul of the 2C-wide
+        // [x_{t−d}; x_t] copies the input twice first (measured 40% slower at C = 433, T = 100).
         let b, t = x.shape[0], x.shape[1]
-        let zeros = torch.zeros([| b; min d t; x.shape[2] |])
-        let past = if d >= t then zeros else torch.cat([| zeros; x.narrow(1L, 0L, t - d) |], 1L)
-        gate past x
+        let y = x.matmul(w.view(2L, c, 2L * f64).permute(1L, 0L, 2L).reshape(c, 4L * f64))
+        let past, now = y.narrow(-1L, 0L, 2L * f64), y.narrow(-1L, 2L * f64, 2L * f64)
+        if d >= t then
+            gate now
+        else
+            gate (now.add(torch.cat([| torch.zeros([| b; d; 2L * f64 |]); past.narrow(1L, 0L, t - d) |], 1L)))
 
     Layer.stateful ps inWidth f 1 (fun b -> [ torch.zeros([| int64 b; d; int64 inWidth |]) ]) step sequence
 
