@@ -226,9 +226,11 @@ let cli =
             let code1, out1, err1 = leg "here" "--iterations 2"
             Expect.equal code1 0 err1
             Expect.stringContains out1 $"iteration 2 carried in {results}/unfinished/bandit-n10-k5-gru" "the stop carries the run"
-            let code, _, err = CliTests.run $"reproduce --page --checkpoint_dir {dir}/nowhere --results_dir {results}"
-            Expect.equal code 0 err
-            Expect.stringContains (File.ReadAllText(results + ".md")) "in progress, iteration 2 of 400" "the page reads the carried run where the checkpoints are not"
+            let pageWith (checkpoints: string) (expected: string) (why: string) =
+                let code, _, err = CliTests.run $"reproduce --page --checkpoint_dir {dir}/{checkpoints} --results_dir {results}"
+                Expect.equal code 0 err
+                Expect.stringContains (File.ReadAllText(results + ".md")) expected why
+            pageWith "nowhere" "in progress, iteration 2 of 400" "the page reads the carried run where the checkpoints are not"
             let code2, out2, err2 = leg "elsewhere" "--iterations 1"
             Expect.equal code2 0 err2
             Expect.stringContains out2 "restored iteration 2 of the run" "restored where the checkpoints are missing"
@@ -237,9 +239,7 @@ let cli =
             let here, elsewhere = Path.Combine(dir, "here", "recipes", "bandit-n10-k5-gru"), Path.Combine(dir, "elsewhere", "recipes", "bandit-n10-k5-gru")
             Expect.equal (Metrics.read elsewhere |> Array.map _.Iteration) [| 1; 2; 3 |] "the carried metrics, then the new iteration"
             Expect.equal (Metrics.read elsewhere |> Array.take 2) (Metrics.read here) "the first two iterations as logged where they ran"
-            let code, _, err = CliTests.run $"reproduce --page --checkpoint_dir {dir}/here --results_dir {results}"
-            Expect.equal code 0 err
-            Expect.stringContains (File.ReadAllText(results + ".md")) "in progress, iteration 3 of 400" "the page reads the carried run where it is further on than here"
+            pageWith "here" "in progress, iteration 3 of 400" "the page reads the carried run where it is further on than here"
             let code3, out3, err3 = leg "here" "--iterations 1"
             Expect.equal code3 0 err3
             Expect.stringContains out3 "restored iteration 3 of the run" "the first machine takes up the newer carried run"
