@@ -109,8 +109,9 @@ let snapshots =
             trainWith first (Some(scripted scores 0)) |> ignore
             Expect.equal (Snapshot.save first.RunDir.Value carried) (Some 2) "iteration 2 snapshotted"
             trainWith { first with MaxIterations = 3 } (Some(scripted scores 2)) |> ignore
+            Directory.CreateDirectory(Path.Combine(carried, "iter_00000001.tmp")) |> ignore // as a crash mid-snapshot leaves it
             Expect.equal (Snapshot.save first.RunDir.Value carried) (Some 3) "then iteration 3"
-            Expect.equal (Directory.GetDirectories carried |> Array.map Path.GetFileName) [| "iter_00000003" |] "only the newest snapshot is kept"
+            Expect.equal (Directory.GetDirectories carried |> Array.map Path.GetFileName) [| "iter_00000003" |] "only the newest snapshot is kept, no half-written one"
             let files = Directory.GetFiles(carried, "*", SearchOption.AllDirectories) |> Array.map (fun f -> Path.GetRelativePath(carried, f)) |> Array.sort
             let expected =
                 [| for sub in [ "best/policy_net"; "best/trainer"; "best/value_net" ] -> $"iter_00000003/{sub}/iter_00000003.ckpt" |]

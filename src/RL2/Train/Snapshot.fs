@@ -23,7 +23,6 @@ let private all (dir: string) =
 /// Iteration of the newest snapshot in `dir`, None if it holds none.
 let latest (dir: string) = all dir |> Array.tryHead
 
-
 /// Copies `files` (paths under `root`) to the same relative paths under `dest`.
 let private copyInto (root: string) (files: string seq) (dest: string) =
     for f in files do
@@ -46,8 +45,9 @@ let save (run: string) (dir: string) =
             let records = [ RunConfig.fileName; Metrics.fileName ] |> List.map (fun f -> Path.Combine(run, f)) |> List.filter File.Exists
             copyInto run (Checkpoint.files run i @ records @ List.ofArray (filesUnder (Checkpoint.bestDir run))) tmp
             Directory.Move(tmp, whole)
-        for older in all dir |> Array.filter ((<>) i) do
-            Directory.Delete(Path.Combine(dir, name older), true)
+        // Older snapshots go, and so does any half-written one that a crash left behind.
+        for other in Directory.GetDirectories dir |> Array.filter ((<>) whole) do
+            Directory.Delete(other, true)
         i)
 
 /// The newest snapshot in `dir` when it is ahead of the run's own newest checkpoint (or the run has
