@@ -125,7 +125,7 @@ let table: Recipe list =
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000"
         Why =
-          "SNAIL trains at about 1 600 steps/s on these MDPs here, so its iterations are half the GRU recipe's: about 7-8 s each. "
+          "SNAIL trains at 800-1 600 steps/s on these MDPs on the machines this ran on, so its iterations are half the GRU recipe's: 7-16 s each. "
           + "Planned for 1 000 iterations, it was extended to 1 400 at iteration 584: its held-out return was still rising "
           + "(133.8 at iteration 470, 138.1 at 500, 142.6 at 580). That run's checkpoints were lost with the machine it ran "
           + "on, before unfinished runs were carried with the results; the recipe was started again from iteration 0 on "
