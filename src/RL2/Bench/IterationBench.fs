@@ -88,8 +88,13 @@ let private statusMb (field: string) =
     |> Option.map (fun l -> float (l.Split([| ' '; '\t' |], System.StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0)
     |> Option.defaultValue nan
 
-/// Peak resident set of this process so far (VmHWM), in MB.
+/// Peak resident set of this process since it started or since the last `resetPeakRss` (VmHWM), in MB.
 let peakRssMb () = statusMb "VmHWM"
+
+/// Lowers the peak resident set to the current one (Linux's clear_refs 5), so that each workload of
+/// one process reports its own peak rather than the largest of those before it.
+let resetPeakRss () =
+    try File.WriteAllText("/proc/self/clear_refs", "5") with :? IOException | :? System.UnauthorizedAccessException -> ()
 
 /// Resident set of this process now (VmRSS), in MB.
 let rssMb () = statusMb "VmRSS"
@@ -107,6 +112,7 @@ let private time (f: unit -> 'a) =
 /// the phases over the measured iterations.
 let measure (w: Workload) (concurrent: bool) (metaEpisodes: int) (warmup: int) (iterations: int) (peak: MatmulPeak) =
     Memory.configure () |> ignore
+    resetPeakRss ()
     let s =
         { Trainer.reference w.Task w.Architecture with
             NumFeatures = w.NumFeatures

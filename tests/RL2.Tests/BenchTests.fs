@@ -1,0 +1,25 @@
+/// What `rl2 bench` reports about a workload when several run in one process.
+module RL2.Tests.BenchTests
+
+open System.Runtime.InteropServices
+open Expecto
+open RL2.Bench
+
+[<Tests>]
+let tests =
+    // Alone, so that no other test's allocations move the resident set while it is measured.
+    testSequenced <| testList "bench" [
+        test "a workload's peak resident set is its own: a block freed before resetPeakRss no longer counts" {
+            let mb = 256
+            let block = Marshal.AllocHGlobal(nativeint (mb <<< 20))
+            // Touch every page so that the block is resident; freed, a block this large goes back to the system.
+            for offset in 0 .. 4096 .. (mb <<< 20) - 1 do
+                Marshal.WriteByte(block, offset, 1uy)
+            let withBlock = IterationBench.peakRssMb ()
+            Marshal.FreeHGlobal block
+            IterationBench.resetPeakRss ()
+            let after = IterationBench.peakRssMb ()
+            Expect.isLessThan after (withBlock - 0.75 * float mb) "the peak after the reset leaves the freed block out"
+            Expect.isGreaterThanOrEqual after (IterationBench.rssMb () - 16.0) "and is still at least the resident set now"
+        }
+    ]
