@@ -7,6 +7,9 @@ open System.Runtime.InteropServices
 [<DllImport("libc", EntryPoint = "mallopt")>]
 extern int private mallopt(int param, int value)
 
+[<DllImport("libc", EntryPoint = "malloc_trim")>]
+extern int private malloc_trim(unativeint pad)
+
 let private trimThreshold, topPad, mmapThreshold = -1, -2, -3
 
 /// glibc's allocator settings for libtorch's CPU tensors. By default a freed block of more than
@@ -37,6 +40,16 @@ let private keepFreedMemory =
 let configure () =
     GCSettings.LatencyMode <- GCLatencyMode.Batch
     keepFreedMemory.Force()
+
+/// Hands the heap's free memory back to the OS (the settings above keep it), after collecting the
+/// tensors no longer referenced, for a measurement of one piece of work's memory after another's.
+let release () =
+    System.GC.Collect()
+    System.GC.WaitForPendingFinalizers()
+    try
+        if System.OperatingSystem.IsLinux() then malloc_trim 0un |> ignore
+    with :? System.EntryPointNotFoundException | :? System.DllNotFoundException ->
+        ()
 
 /// Garbage collections held off while it is alive and `active`, for code that runs libtorch calls on
 /// two threads at once. Blocking collections (above) are not enough there: a collection triggered by

@@ -3,6 +3,7 @@ module RL2.Tests.BenchTests
 
 open System.Runtime.InteropServices
 open Expecto
+open RL2
 open RL2.Bench
 
 [<Tests>]
@@ -21,5 +22,22 @@ let tests =
             let after = IterationBench.peakRssMb ()
             Expect.isLessThan after (withBlock - 0.75 * float mb) "the peak after the reset leaves the freed block out"
             Expect.isGreaterThanOrEqual after (IterationBench.rssMb () - 16.0) "and is still at least the resident set now"
+        }
+        test "Memory.release returns the freed heap the allocator settings keep" {
+            Memory.configure () |> ignore
+            Memory.release ()
+            let before = IterationBench.rssMb ()
+            // Blocks under the mmap threshold come from the heap, which the settings keep once freed.
+            let blocks = Array.init 200 (fun _ -> Marshal.AllocHGlobal(nativeint (1 <<< 20)))
+            for b in blocks do
+                for offset in 0 .. 4096 .. (1 <<< 20) - 1 do
+                    Marshal.WriteByte(b, offset, 1uy)
+            for b in blocks do
+                Marshal.FreeHGlobal b
+            let kept = IterationBench.rssMb ()
+            Memory.release ()
+            let released = IterationBench.rssMb ()
+            Expect.isGreaterThan kept (before + 150.0) "freed, the 200 MB stay resident"
+            Expect.isLessThan released (before + 50.0) "released, they are gone"
         }
     ]
