@@ -174,11 +174,14 @@ let private timesToQuality (run: string) =
 /// committed: `performance` rebuilds its table from this file on any machine.
 let private qualityFile = IO.Path.Combine(benchDir, "quality.json")
 
+/// A time-to-quality run's directory, relative to the repository root.
+let private qualityRun (name: string) (seed: int) = $"runs/quality/{name}-seed{seed}"
+
 let private saveQuality () =
     let rows =
         [ for name, _, _ in qualitySettings do
               for seed in 1..3 do
-                  let run = IO.Path.Combine(root, "runs", "quality", $"{name}-seed{seed}")
+                  let run = IO.Path.Combine(root, qualityRun name seed)
                   if IO.File.Exists(IO.Path.Combine(run, "metrics.jsonl")) then
                       {| settings = name; seed = seed; seconds_to_level = timesToQuality run |> List.map Option.toNullable |} ]
     let json = Text.Json.JsonSerializer.Serialize({| levels = qualityLevels; runs = rows |}, Text.Json.JsonSerializerOptions(WriteIndented = true))
@@ -324,7 +327,7 @@ let quality () =
                 $"run --project src/RL2.Cli -c Release --no-build -- train --meta_episode_len 10 --meta_episodes_per_policy_update 600 "
                 + $"{flags} --max_pol_iters {iterations} --seed {seed} --checkpoint_dir runs/quality --model_name {name}-seed{seed}"
             )
-    let runs = [ for name, _, _ in qualitySettings do for seed in 1..3 -> $"runs/quality/{name}-seed{seed}" ] |> String.concat " "
+    let runs = [ for name, _, _ in qualitySettings do for seed in 1..3 -> qualityRun name seed ] |> String.concat " "
     run $"run --project src/RL2.Cli -c Release --no-build -- plot {runs} --x seconds --out docs/images/time-to-quality.png --title \"bandit n=10 k=5: time to quality\" --level Bayes-optimal 6.66"
     saveQuality ()
     performance ()
@@ -351,7 +354,7 @@ let targets =
       "table", "regenerate docs/tables.md: every baseline on every setup of the papers' tables", table
       "bench", "run rl2 bench's iteration workloads into docs/bench and regenerate docs/performance.md", bench
       "quality", "time-to-quality runs (3 seeds per setting) and regenerate docs/performance.md", quality
-      "performance", "regenerate docs/performance.md from docs/bench and runs/quality", performance
+      "performance", "regenerate docs/performance.md from docs/bench", performance
       "reproduce", "list the recipes; 'reproduce <recipe> [--iterations K] [--minutes M]' runs one (resuming)", reproduce ]
 
 match fsi.CommandLineArgs |> Array.skip 1 |> Array.tryHead with

@@ -6,6 +6,11 @@ open Expecto
 open RL2
 open RL2.Bench
 
+/// Writes one byte of every page of a block, so that all of it is resident.
+let private touch (block: nativeint) (bytes: int) =
+    for offset in 0 .. 4096 .. bytes - 1 do
+        Marshal.WriteByte(block, offset, 1uy)
+
 [<Tests>]
 let tests =
     // Alone, so that no other test's allocations move the resident set while it is measured.
@@ -13,9 +18,8 @@ let tests =
         test "a workload's peak resident set is its own: a block freed before resetPeakRss no longer counts" {
             let mb = 256
             let block = Marshal.AllocHGlobal(nativeint (mb <<< 20))
-            // Touch every page so that the block is resident; freed, a block this large goes back to the system.
-            for offset in 0 .. 4096 .. (mb <<< 20) - 1 do
-                Marshal.WriteByte(block, offset, 1uy)
+            // Freed, a block this large goes back to the system.
+            touch block (mb <<< 20)
             let withBlock = IterationBench.peakRssMb ()
             Marshal.FreeHGlobal block
             IterationBench.resetPeakRss ()
@@ -30,8 +34,7 @@ let tests =
             // Blocks under the mmap threshold come from the heap, which the settings keep once freed.
             let blocks = Array.init 200 (fun _ -> Marshal.AllocHGlobal(nativeint (1 <<< 20)))
             for b in blocks do
-                for offset in 0 .. 4096 .. (1 <<< 20) - 1 do
-                    Marshal.WriteByte(b, offset, 1uy)
+                touch b (1 <<< 20)
             for b in blocks do
                 Marshal.FreeHGlobal b
             let kept = IterationBench.rssMb ()
