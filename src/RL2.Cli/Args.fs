@@ -17,6 +17,7 @@ type TrainArgs =
     | [<AltCommandLine("--meta_episode_len")>] Meta_Episode_Len of int
     | Architecture of name: string
     | [<AltCommandLine("--num_features")>] Num_Features of int
+    | [<AltCommandLine("--forget_bias")>] Forget_Bias of float
     | [<AltCommandLine("--num_layers")>] Num_Layers of int
     | [<AltCommandLine("--num_heads")>] Num_Heads of int
     | Attention of style: string
@@ -55,6 +56,8 @@ type TrainArgs =
             | Architecture _ ->
                 $"""memory architecture: {Architecture.table |> List.map _.Name |> String.concat ", "} (default gru)."""
             | Num_Features _ -> "hidden width of the architecture (default 256; the papers' SNAIL runs used 32)."
+            | Forget_Bias _ ->
+                "gru and lstm: constant subtracted from the GRU's update gate and added to the LSTM's forget gate before the sigmoid; larger keeps more of the state per step at the start (default 1.0)."
             | Num_Layers _ -> "transformer: layers (default 9)."
             | Num_Heads _ -> "transformer: attention heads (default 2)."
             | Attention _ -> "transformer: sparse (row, column, previous-row patterns in turn) or full (default sparse)."
@@ -201,7 +204,19 @@ let transformerOptions layers heads attention connections ordering positions : T
 /// among them: another count resumes correctly, though no longer bit-for-bit (it is logged).
 let fixedFlags =
     set [ "environment"; "num_states"; "num_actions"; "max_episode_len"; "meta_episode_len"; "architecture"; "num_features"
-          "num_layers"; "num_heads"; "attention"; "connections"; "layer_ordering"; "positions"; "seed" ]
+          "forget_bias"; "num_layers"; "num_heads"; "attention"; "connections"; "layer_ordering"; "positions"; "seed" ]
+
+/// A saved configuration with the entries of flags added since it was written: a GRU or LSTM run saved
+/// before `--forget_bias` existed used the reference's 1.0.
+let completeConfig (saved: RunConfig.Config) =
+    match Map.tryFind "architecture" saved with
+    | Some a when Architecture.gated.Contains a && not (saved.ContainsKey "forget_bias") ->
+        saved.Add("forget_bias", string (float Architecture.referenceForgetBias))
+    | _ -> saved
+
+/// `--forget_bias`, checked finite.
+let checkForgetBias (value: float) =
+    check (System.Double.IsFinite value) $"--forget_bias must be a finite number, got {value}"
 
 /// The task distribution `--environment` names, or a usage error listing the choices.
 let taskOf (environment: string) (settings: Catalog.EnvSettings) =
@@ -239,6 +254,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let metaEpisodeLen = r.GetResult(TrainArgs.Meta_Episode_Len, defaultValue = 100)
     let architecture = r.GetResult(Architecture, defaultValue = "gru")
     let numFeatures = r.GetResult(TrainArgs.Num_Features, defaultValue = 256)
+    let forgetBias = r.GetResult(Forget_Bias, defaultValue = float Architecture.referenceForgetBias)
     let modelName = r.GetResult(Model_Name, defaultValue = "defaults")
     let checkpointDir = r.GetResult(TrainArgs.Checkpoint_Dir, defaultValue = "checkpoints")
     let maxIters = r.GetResult(Max_Pol_Iters, defaultValue = 12000)
@@ -269,9 +285,11 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
             (r.GetResult(Layer_Ordering, defaultValue = "fn"))
             (r.GetResult(Positions, defaultValue = "absolute"))
     let arch =
-        match Architecture.tryFind architecture (Architecture.standard transformer) with
+        match Architecture.tryFind architecture (Architecture.standard (float32 forgetBias) transformer) with
         | Some a -> a
         | None -> fail $"""--architecture must be one of {Architecture.table |> List.map _.Name |> String.concat ", "}, got '{architecture}'"""
+    checkForgetBias forgetBias
+    check (not (r.Contains Forget_Bias) || Architecture.gated.Contains arch.Name) $"--forget_bias applies to gru and lstm only, not {arch.Name}"
     check (numStates >= 1) $"--num_states must be at least 1, got {numStates}"
     check (numActions >= 2) $"--num_actions must be at least 2, got {numActions}"
     check (maxEpisodeLen >= 1) $"--max_episode_len must be at least 1, got {maxEpisodeLen}"
@@ -336,6 +354,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
               "meta_episode_len", string metaEpisodeLen
               "architecture", architecture
               "num_features", string numFeatures
+              if Architecture.gated.Contains arch.Name then
+                  "forget_bias", string forgetBias
               if arch.Name = "transformer" then
                   "num_layers", string transformer.Layers
                   "num_heads", string transformer.Heads

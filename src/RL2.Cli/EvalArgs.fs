@@ -19,6 +19,7 @@ type EvaluateArgs =
     | [<AltCommandLine("--meta_episode_len")>] Meta_Episode_Len of int
     | Architecture of name: string
     | [<AltCommandLine("--num_features")>] Num_Features of int
+    | [<AltCommandLine("--forget_bias")>] Forget_Bias of float
     | [<AltCommandLine("--num_layers")>] Num_Layers of int
     | [<AltCommandLine("--num_heads")>] Num_Heads of int
     | Attention of style: string
@@ -49,6 +50,7 @@ type EvaluateArgs =
             | Meta_Episode_Len _ -> "steps per meta-episode (default: the run's, else 100)."
             | Architecture _ -> "the run's architecture (default: the run's, else gru)."
             | Num_Features _ -> "the run's --num_features (default: the run's, else 256)."
+            | Forget_Bias _ -> "gru and lstm: the run's --forget_bias (default: the run's, else 1.0)."
             | Num_Layers _ -> "transformer: layers (default: the run's, else 9)."
             | Num_Heads _ -> "transformer: heads (default: the run's, else 2)."
             | Attention _ -> "transformer: sparse or full (default: the run's, else sparse)."

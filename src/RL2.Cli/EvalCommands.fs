@@ -21,7 +21,7 @@ let private fail msg = raise (UsageError msg)
 /// A run's saved flags (`config.json` beside its checkpoints, written by `rl2 train`), if any.
 let readConfig (run: string) : Map<string, string> =
     match RunConfig.load run with
-    | Ok saved -> defaultArg saved Map.empty
+    | Ok saved -> saved |> Option.map completeConfig |> Option.defaultValue Map.empty
     | Error msg -> fail msg
 
 /// Flags given on the command line laid over the run's saved ones; a contradiction is refused.
@@ -61,9 +61,16 @@ let networkSpec (cfg: Map<string, string>) : Evaluate.NetworkSpec =
             (str "connections" "dense")
             (str "layer_ordering" "fn")
             (str "positions" "absolute")
+    let forgetBias =
+        match Map.tryFind "forget_bias" cfg with
+        | None -> Architecture.referenceForgetBias
+        | Some v ->
+            match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
+            | true, b when Double.IsFinite b -> float32 b
+            | _ -> fail $"--forget_bias must be a finite number, got '{v}'"
     let architecture =
         let name = str "architecture" "gru"
-        match Architecture.tryFind name (Architecture.standard transformer) with
+        match Architecture.tryFind name (Architecture.standard forgetBias transformer) with
         | Some a -> a
         | None -> fail $"""--architecture must be one of {Architecture.table |> List.map _.Name |> String.concat ", "}, got '{name}'"""
     { Task = task
@@ -148,6 +155,7 @@ let evaluate (r: ParseResults<EvaluateArgs>) =
                    add "meta_episode_len" (r.TryGetResult EvaluateArgs.Meta_Episode_Len)
                    add "architecture" (r.TryGetResult EvaluateArgs.Architecture)
                    add "num_features" (r.TryGetResult EvaluateArgs.Num_Features)
+                   add "forget_bias" (r.TryGetResult EvaluateArgs.Forget_Bias)
                    add "num_layers" (r.TryGetResult EvaluateArgs.Num_Layers)
                    add "num_heads" (r.TryGetResult EvaluateArgs.Num_Heads)
                    add "attention" (r.TryGetResult EvaluateArgs.Attention)

@@ -18,7 +18,7 @@ let checkResume (run: string) (now: RunConfig.Config) =
     match RunConfig.load run with
     | Error msg -> raise (UsageError msg)
     | Ok(Some saved) when (Checkpoint.latest run).IsSome ->
-        let c = RunConfig.compare fixedFlags saved now
+        let c = RunConfig.compare fixedFlags (completeConfig saved) now
         if not c.Incompatible.IsEmpty then
             raise (UsageError $"cannot resume {run} with these flags: {describe c.Incompatible} (pass the saved values, or train under another --model_name)")
         if c.Changed.IsEmpty then None else Some(describe c.Changed)

@@ -42,7 +42,7 @@ let tests =
         test "train --help documents every reference flag" {
             let code, out, _ = run "train --help"
             Expect.equal code 0 "exit code"
-            for flag in [ "--environment"; "--num-states"; "--num-actions"; "--max-episode-len"; "--meta-episode-len"; "--architecture"; "--num-features"
+            for flag in [ "--environment"; "--num-states"; "--num-actions"; "--max-episode-len"; "--meta-episode-len"; "--architecture"; "--num-features"; "--forget-bias"
                           "--model-name"; "--checkpoint-dir"; "--max-pol-iters"; "--meta-episodes-per-policy-update"; "--meta-episodes-per-learner-batch"
                           "--ppo-opt-epochs"; "--ppo-clip-param"; "--ppo-ent-coef"; "--discount-gamma"; "--gae-lambda"; "--standardize-advs"
                           "--adam-lr"; "--adam-eps"; "--adam-wd"; "--seed"; "--threads" ] do
@@ -164,6 +164,13 @@ let badInputs: (string * (string -> unit) * (string -> string) * string) list =
       (fun d -> $"{small d} --max_pol_iters 3 --environment tabular_mdp"),
       "--environment was bandit, now tabular_mdp"
       "resume with another seed", trained, (fun d -> $"{small d} --max_pol_iters 3 --seed 9"), "--seed was 0, now 9"
+      "forget bias of an architecture without gates", none, flag "train --architecture snail --forget_bias 2", "--forget_bias applies to gru and lstm only, not snail"
+      "non-finite forget bias", none, flag "train --forget_bias nan", "--forget_bias must be a finite number"
+      "resume with another forget bias", trained, (fun d -> $"{small d} --max_pol_iters 3 --forget_bias 2"), "--forget_bias was 1, now 2"
+      "evaluation with another forget bias",
+      trained,
+      (fun d -> $"evaluate --checkpoint_dir {d} --model_name run --forget_bias 2"),
+      "was trained with --forget_bias 1, not 2"
       "negative evaluation interval", none, flag "train --eval_every -1", "--eval_every must not be negative"
       "one-episode evaluation", none, flag "train --eval_every 5 --eval_meta_episodes 1", "--eval_meta_episodes must be at least 2"
       "best checkpoint of a run trained without evaluations",
@@ -208,6 +215,25 @@ let robustness =
             Expect.equal code 0 err
             Expect.stringContains out "--adam_lr was 0.0002, now 0.001" "logged"
             Expect.stringContains out "--max_pol_iters was 1, now 2" "logged"
+        }
+
+        test "the forget bias is saved with a run, and a run saved before the flag existed resumes and evaluates as 1.0" {
+            let dir = TrainingTests.tempDir ()
+            let config = Path.Combine(dir, "run", "config.json")
+            let code, out, err = run $"{small dir} --max_pol_iters 1 --forget_bias 2.5"
+            Expect.equal code 0 err
+            Expect.stringContains out "forget bias 2.5" "the summary names it"
+            Expect.stringContains (File.ReadAllText config) "\"forget_bias\": \"2.5\"" "saved"
+            let code, _, err = run $"evaluate --checkpoint_dir {dir} --model_name run --forget_bias 1"
+            Expect.equal code 2 "an evaluation with another bias is refused"
+            Expect.stringContains err "was trained with --forget_bias 2.5, not 1" "naming both"
+            let older = File.ReadAllLines config |> Array.filter (fun l -> not (l.Contains "forget_bias"))
+            File.WriteAllLines(config, older)
+            let code, out, err = run $"{small dir} --max_pol_iters 2"
+            Expect.equal code 0 $"resumes: {err}"
+            Expect.isFalse (out.Contains "--forget_bias was") $"no change reported: {out}"
+            let code, _, err = run $"evaluate --checkpoint_dir {dir} --model_name run --forget_bias 1 --meta_episodes 10"
+            Expect.equal code 0 $"evaluates as 1.0: {err}"
         }
 
         test "SIGKILL at random moments, restarts resume from an intact checkpoint and finish the count" {

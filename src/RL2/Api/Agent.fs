@@ -29,6 +29,8 @@ type TrainingOptions() =
     member val MetaEpisodeLength = 100 with get, set
     member val Architecture = "gru" with get, set
     member val NumFeatures = 256 with get, set
+    /// GRU and LSTM: the gates' forget bias (the reference's `--forget_bias`).
+    member val ForgetBias = float Architecture.referenceForgetBias with get, set
     /// Meta-episodes per policy iteration; 0 means 240 000 / MetaEpisodeLength, as the reference.
     member val MetaEpisodesPerIteration = 0 with get, set
     member val MinibatchSize = 60 with get, set
@@ -53,7 +55,7 @@ type TrainingOptions() =
             | Some make -> make { NumStates = o.NumStates; NumActions = o.NumActions; MaxEpisodeLen = o.MaxEpisodeLength }
             | None -> invalidArg (nameof o.Environment) $"""unknown environment '{o.Environment}'; one of {String.Join(", ", Catalog.names)}"""
         let arch =
-            match Architecture.tryFind o.Architecture Architecture.table with
+            match Architecture.tryFind o.Architecture (Architecture.standard (float32 o.ForgetBias) Transformer.reference) with
             | Some a -> a
             | None -> invalidArg (nameof o.Architecture) $"unknown architecture '{o.Architecture}'"
         for name, value, least in
@@ -66,6 +68,7 @@ type TrainingOptions() =
               nameof o.Iterations, o.Iterations, 0
               nameof o.MetaEpisodesPerIteration, o.MetaEpisodesPerIteration, 0 ] do
             if value < least then invalidArg name $"{name} must be at least {least}, got {value}"
+        if not (Double.IsFinite o.ForgetBias) then invalidArg (nameof o.ForgetBias) $"ForgetBias must be finite, got {o.ForgetBias}"
         if not (o.LearningRate > 0.0) then invalidArg (nameof o.LearningRate) "LearningRate must be positive"
         if o.Threads < 1 then invalidArg (nameof o.Threads) $"Threads must be at least 1, got {o.Threads}"
         { Trainer.reference task arch with

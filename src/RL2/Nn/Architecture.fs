@@ -18,15 +18,26 @@ type Architecture =
       Build: Generator -> ArchitectureSpec -> Layer }
 
 module Architecture =
-    let gru =
-        { Name = "gru"
-          Description = "layer-normalised GRU, reset-after, forget bias 1.0"
-          Build = fun gen spec -> Gru.layer gen 1.0f spec.InputWidth spec.NumFeatures }
+    /// The forget bias of the reference's GRU and LSTM (its `--forget_bias` default).
+    let referenceForgetBias = 1.0f
 
-    let lstm =
+    let private biasText (b: float32) = b.ToString("0.0###", System.Globalization.CultureInfo.InvariantCulture)
+
+    /// The GRU whose update gate is shifted by -forgetBias (larger: more of the state kept per step).
+    let gruWith (forgetBias: float32) =
+        { Name = "gru"
+          Description = $"layer-normalised GRU, reset-after, forget bias {biasText forgetBias}"
+          Build = fun gen spec -> Gru.layer gen forgetBias spec.InputWidth spec.NumFeatures }
+
+    /// The LSTM whose forget gate is shifted by +forgetBias.
+    let lstmWith (forgetBias: float32) =
         { Name = "lstm"
-          Description = "layer-normalised LSTM, forget bias 1.0"
-          Build = fun gen spec -> Lstm.layer gen 1.0f spec.InputWidth spec.NumFeatures }
+          Description = $"layer-normalised LSTM, forget bias {biasText forgetBias}"
+          Build = fun gen spec -> Lstm.layer gen forgetBias spec.InputWidth spec.NumFeatures }
+
+    let gru = gruWith referenceForgetBias
+
+    let lstm = lstmWith referenceForgetBias
 
     let snail =
         { Name = "snail"
@@ -38,9 +49,13 @@ module Architecture =
           Description = $"Transformer, {options.Layers} layers, {options.Heads} heads"
           Build = fun gen spec -> Transformer.layer options gen spec.ContextSize spec.InputWidth spec.NumFeatures }
 
-    /// The built-in architectures, with the Transformer configured by `options`.
-    let standard (options: Transformer.Options) = [ gru; lstm; snail; transformer options ]
+    /// The built-in architectures, the GRU and LSTM with `forgetBias`, the Transformer configured by `options`.
+    let standard (forgetBias: float32) (options: Transformer.Options) =
+        [ gruWith forgetBias; lstmWith forgetBias; snail; transformer options ]
 
-    let table = standard Transformer.reference
+    let table = standard referenceForgetBias Transformer.reference
+
+    /// The architectures a forget bias applies to.
+    let gated = set [ gru.Name; lstm.Name ]
 
     let tryFind name (table: Architecture list) = table |> List.tryFind (fun a -> a.Name = name)
