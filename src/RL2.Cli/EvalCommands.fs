@@ -66,8 +66,10 @@ let networkSpec (cfg: Map<string, string>) : Evaluate.NetworkSpec =
         | None -> Architecture.referenceForgetBias
         | Some v ->
             match Double.TryParse(v, Globalization.NumberStyles.Float, Globalization.CultureInfo.InvariantCulture) with
-            | true, b when Double.IsFinite b -> float32 b
-            | _ -> fail $"--forget_bias must be a finite number, got '{v}'"
+            | true, b ->
+                checkForgetBias b
+                float32 b
+            | _ -> fail $"--forget_bias must be a number, got '{v}'"
     let architecture =
         let name = str "architecture" "gru"
         match Architecture.tryFind name (Architecture.standard forgetBias transformer) with
