@@ -24,7 +24,9 @@ let iteration (total: int) (m: Metrics.Iteration) =
     AnsiConsole.MarkupLine(
         $"[bold]iter {m.Iteration, 5}/{total}[/] {float m.EnvSteps / 1e6, 7:F3}M steps  "
         + $"return [green]{m.MeanReturn, 8:F3}[/]  loss π {m.PolicyLoss, 7:F4} V {m.ValueLoss, 7:F4}  "
-        + $"entropy {m.Entropy, 5:F3}  clipfrac {m.ClipFrac, 5:F3}  {m.StepsPerSecond, 6:F0} steps/s"
+        + $"entropy {m.Entropy, 5:F3}  clipfrac {m.ClipFrac, 5:F3}"
+        + (m.AdvantageMean |> Option.map (fun a -> $"  adv {a, 7:F3}") |> Option.defaultValue "")
+        + $"  {m.StepsPerSecond, 6:F0} steps/s"
         + (match m.EvalMean, m.EvalHalfWidth with
            | Some mean, Some hw -> $"  eval [aqua]{mean:F2} ± {hw:F2}[/]"
            | _ -> "")

@@ -99,7 +99,8 @@ let ranks =
             Expect.notEqual state.Generators[0] state.Generators[1] "the ranks drew different experience"
             Expect.equal state.Returns.Length (3 * 2 * 30) "the return window holds both ranks' meta-episodes"
             expectFloat 1e-5f (float32 last.MeanReturn) (Array.average state.Returns) "mean return over the window"
-            let stats = [| last.MeanReturn; last.PolicyLoss; last.ValueLoss; last.Entropy; last.ClipFrac |] |> Array.map float32
+            // The advantage mean is the global one: each rank's own experience has another.
+            let stats = [| last.MeanReturn; last.PolicyLoss; last.ValueLoss; last.Entropy; last.ClipFrac; last.AdvantageMean.Value |] |> Array.map float32
             Expect.equal (Communicator.gather comm stats) (Array.append stats stats) "the same statistics on both ranks"
 
         onRanks "a resumed two-process run continues exactly where an uninterrupted one would be" <| fun comm ->

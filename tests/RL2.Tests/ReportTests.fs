@@ -16,6 +16,7 @@ let metric i ret : Metrics.Iteration =
       ValueLoss = 0.25
       Entropy = 1.5
       ClipFrac = 0.125
+      AdvantageMean = Some 0.75
       LearningRate = 1e-3
       StepsPerSecond = 5000.0
       RolloutSeconds = 0.1
@@ -58,9 +59,10 @@ let tests =
             write (metric 2 5.6)
             let file = Directory.GetFiles(TensorBoardLog.directory dir) |> Array.exactlyOne
             let events = readEvents file
-            Expect.equal events.Length 14 "7 scalars × 2 iterations"
+            Expect.equal events.Length 16 "8 scalars × 2 iterations"
             Expect.contains events ("return/mean_meta_episode", 2L, 5.6f) "mean return at step 2"
             Expect.contains events ("policy/clipfrac", 1L, 0.125f) "clip fraction at step 1"
+            Expect.contains events ("policy/advantage_mean", 2L, 0.75f) "advantage mean at step 2"
             Expect.contains events ("optimizer/learning_rate", 2L, 1e-3f) "learning rate"
         }
 

@@ -14,6 +14,9 @@ let scalars (m: Metrics.Iteration) =
       "loss/value", m.ValueLoss
       "policy/entropy", m.Entropy
       "policy/clipfrac", m.ClipFrac
+      match m.AdvantageMean with
+      | Some mean -> "policy/advantage_mean", mean
+      | None -> ()
       "speed/steps_per_second", m.StepsPerSecond
       "optimizer/learning_rate", m.LearningRate
       match m.EvalMean with

@@ -13,6 +13,9 @@ type Iteration =
       ValueLoss: float
       Entropy: float
       ClipFrac: float
+      /// The advantages' mean before any standardisation: positive while the value net underestimates
+      /// the returns. None in lines written before it was logged.
+      AdvantageMean: float option
       LearningRate: float
       StepsPerSecond: float
       RolloutSeconds: float

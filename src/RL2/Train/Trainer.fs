@@ -169,21 +169,30 @@ let private step (comm: Communicator) (name: string) (net: Layer) (opt: Modules.
     ensureFinite $"{name} gradient" (total.item<float32> ())
     opt.step () |> ignore
 
-/// Credit assignment (SPEC §4–5): advantages and value targets [B; T], standardised with the global
-/// moments if the settings ask; the caller disposes them.
+/// An iteration's credit assignment: advantages and value targets [B; T], which the caller disposes, and
+/// the advantages' global mean before any standardisation. That mean is positive while the value net
+/// underestimates the returns, which makes updates on sampled actions committal.
+type Credit =
+    { Advantages: Tensor
+      Targets: Tensor
+      RawMean: float }
+
+/// Credit assignment (SPEC §4–5), standardised with the global moments if the settings ask.
 let credit (comm: Communicator) (s: Settings) (rollout: Rollout.Rollout) =
-    scoped2 (fun () ->
-        let a, r = Gae.advantages s.Gamma s.Lambda rollout.Rewards rollout.Values
-        if s.StandardizeAdvantages then
-            let stats = Communicator.mean comm [| a.mean().item<float32> (); a.var(unbiased = false).item<float32> () |]
-            Gae.standardise stats[0] stats[1] a rollout.Values
-        else
-            a, r)
+    let a, r = Gae.advantages s.Gamma s.Lambda rollout.Rewards rollout.Values
+    let moment (t: Tensor) = using t _.item<float32>()
+    let stats = Communicator.mean comm [| moment (a.mean()); if s.StandardizeAdvantages then moment (a.var(unbiased = false)) |]
+    if s.StandardizeAdvantages then
+        let standardised, targets = Gae.standardise stats[0] stats[1] a rollout.Values
+        for t in [ a; r ] do t.Dispose()
+        { Advantages = standardised; Targets = targets; RawMean = float stats[0] }
+    else
+        { Advantages = a; Targets = r; RawMean = float stats[0] }
 
 /// PPO epochs over one iteration's meta-episodes (SPEC §5) with their advantages and value targets;
 /// returns the statistics' means over all minibatches of all processes (every process takes the same
 /// number of minibatches).
-let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rollout: Rollout.Rollout) (advantages: Tensor, targets: Tensor) =
+let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rollout: Rollout.Rollout) (c: Credit) =
     use _ = torch.enable_grad ()
     // Everything made here is freed on return; parameters and optimiser state live outside.
     use _ = torch.NewDisposeScope()
@@ -202,12 +211,12 @@ let update (comm: Communicator) (s: Settings) (gen: Generator) (l: Learner) (rol
             let policyPass () =
                 minibatchGradient "policy" l.PolicyOptimizer cuts (fun idx ->
                     let pick (t: Tensor) = t.index_select(0L, idx)
-                    let p = Ppo.policyLoss s.Ppo (l.Policy.Sequence(pick inputs)) (pick rollout.Actions) (pick rollout.LogProbs) (pick advantages)
+                    let p = Ppo.policyLoss s.Ppo (l.Policy.Sequence(pick inputs)) (pick rollout.Actions) (pick rollout.LogProbs) (pick c.Advantages)
                     p.Loss, [ p.Entropy; p.ClipFrac ])
             let valuePass () =
                 minibatchGradient "value" l.ValueOptimizer cuts (fun idx ->
                     let pick (t: Tensor) = t.index_select(0L, idx)
-                    Ppo.valueLoss ((l.Value.Sequence(pick inputs)).squeeze -1L) (pick targets), [])
+                    Ppo.valueLoss ((l.Value.Sequence(pick inputs)).squeeze -1L) (pick c.Targets), [])
                 |> fst
             let (policyLoss, stats), valueLoss =
                 if s.ConcurrentNetworks then
@@ -240,6 +249,8 @@ type Played =
     { /// This process's undiscounted meta-episode returns.
       Returns: float32[]
       Stats: UpdateStats
+      /// The advantages' global mean before any standardisation.
+      AdvantageMean: float
       RolloutSeconds: float
       CreditSeconds: float
       UpdateSeconds: float }
@@ -265,21 +276,22 @@ let iterate (comm: Communicator) (s: Settings) (gen: Generator) (learner: Learne
             use sums = rollout.Rewards.sum 1L
             sums.data<float32>().ToArray()
         let rolloutSeconds = lap ()
-        let advantages, targets = credit comm s rollout
+        let c = credit comm s rollout
         let creditSeconds = lap ()
         try
             let stats =
                 try
-                    update comm s gen learner rollout (advantages, targets)
+                    update comm s gen learner rollout c
                 with NonFinite quantity ->
                     raise (TrainingDiverged(iteration, quantity))
             { Returns = returns
               Stats = stats
+              AdvantageMean = c.RawMean
               RolloutSeconds = rolloutSeconds
               CreditSeconds = creditSeconds
               UpdateSeconds = lap () }
         finally
-            for t in [ advantages; targets ] do t.Dispose()
+            for t in [ c.Advantages; c.Targets ] do t.Dispose()
     finally
         Rollout.dispose rollout
 
@@ -405,6 +417,7 @@ let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Le
               ValueLoss = stats.ValueLoss
               Entropy = stats.Entropy
               ClipFrac = stats.ClipFrac
+              AdvantageMean = Some played.AdvantageMean
               LearningRate = s.LearningRate
               StepsPerSecond = float steps / elapsed
               RolloutSeconds = played.RolloutSeconds
