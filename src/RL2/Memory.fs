@@ -43,6 +43,8 @@ let configure () =
 
 /// Hands the heap's free memory back to the OS (the settings above keep it), after collecting the
 /// tensors no longer referenced, for a measurement of one piece of work's memory after another's.
+/// malloc_trim leaves the top chunk of a thread's own arena (up to one 64 MB arena heap): what the
+/// process's first thread freed it returns whole.
 let release () =
     System.GC.Collect()
     System.GC.WaitForPendingFinalizers()

@@ -41,6 +41,8 @@ let tests =
             Memory.release ()
             let released = IterationBench.rssMb ()
             Expect.isGreaterThan kept (before + 150.0) "freed, the 200 MB stay resident"
-            Expect.isLessThan released (before + 50.0) "released, they are gone"
+            // On a thread other than the process's first, the blocks come from a thread arena, whose top
+            // chunk (at most one 64 MB arena heap) malloc_trim leaves: CI once kept 56 MB of it.
+            Expect.isLessThan released (kept - 100.0) "released, all but an arena's top chunk is gone"
         }
     ]
