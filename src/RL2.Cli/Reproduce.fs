@@ -13,20 +13,29 @@ open RL2.Cli.Args
 
 let private fail msg = raise (UsageError msg)
 
-let private list () =
-    printfn "recipes (dotnet fsi build.fsx reproduce <recipe> [--iterations K] [--minutes M]; rerun to resume):"
-    let width = Recipes.table |> List.map _.Name.Length |> List.max
-    for r in Recipes.table do
-        printfn ""
-        printfn "  %s %s; goal %s" (r.Name.PadRight width) r.Title r.Goal.Text
-        printfn "  %s rl2 train %s" (String.replicate width " ") r.Flags
-    0
-
 /// The train request of a recipe, in its own run directory.
 let private request (recipe: Reproduction.Recipe) (checkpointDir: string) =
     let argv =
         Array.append (recipe.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries)) [| "--checkpoint_dir"; checkpointDir; "--model_name"; $"recipes/{recipe.Name}" |]
     toTrainRequest 1 (ArgumentParser.Create<TrainArgs>().ParseCommandLine(argv, raiseOnUsage = false))
+
+/// A recipe's request, refused when its flags train another setup than the one its goal is about.
+let private checkedRequest (recipe: Reproduction.Recipe) (checkpointDir: string) =
+    let req = request recipe checkpointDir
+    if Table.setupOf (EvalCommands.networkSpec req.Config) <> Some recipe.Setup then
+        failwith $"recipe {recipe.Name}: its flags do not train for {recipe.Setup.Environment} {recipe.Setup.Label}"
+    req
+
+/// Every recipe is checked as it is listed, so a mistyped flag in the table fails the listing, not hours into a run.
+let private list () =
+    printfn "recipes (dotnet fsi build.fsx reproduce <recipe> [--iterations K] [--minutes M]; rerun to resume):"
+    let width = Recipes.table |> List.map _.Name.Length |> List.max
+    for r in Recipes.table do
+        checkedRequest r "checkpoints" |> ignore
+        printfn ""
+        printfn "  %s %s; goal %s" (r.Name.PadRight width) r.Title r.Goal.Text
+        printfn "  %s rl2 train %s" (String.replicate width " ") r.Flags
+    0
 
 /// Where an unfinished recipe's run is carried between machines: `<results_dir>/unfinished/<recipe>/`,
 /// committed with the results, since the checkpoint directory stays on the machine that trained.
@@ -90,9 +99,7 @@ let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceAr
     minutes |> Option.iter (fun m -> if not (m >= 0.0) then fail $"--minutes must not be negative, got {m}")
     let checkpointDir = r.GetResult(ReproduceArgs.Checkpoint_Dir, defaultValue = "checkpoints")
     let resultsDir = r.GetResult(Results_Dir, defaultValue = "docs/results")
-    let req = request recipe checkpointDir
-    if Table.setupOf (EvalCommands.networkSpec req.Config) <> Some recipe.Setup then
-        failwith $"recipe {recipe.Name}: its flags do not train for {recipe.Setup.Environment} {recipe.Setup.Label}"
+    let req = checkedRequest recipe checkpointDir
     let run = req.Settings.RunDir.Value
     let carried = carriedDir resultsDir recipe
     Snapshot.restore carried run
