@@ -5,9 +5,10 @@ open Spectre.Console
 open RL2.Train
 
 /// Redirected output (CI, tee, notebooks) would otherwise wrap at 80 columns; so would the
-/// pseudo-terminal mpiexec gives each process, whatever the user's terminal is.
+/// pseudo-terminal mpiexec gives each process, whatever the user's terminal is. An iteration's
+/// line with advantages and an evaluation runs to about 170 characters: one line each in a log.
 let widen () =
-    if System.Console.IsOutputRedirected || RL2.Dist.Mpi.worldSize().IsSome then AnsiConsole.Profile.Width <- 140
+    if System.Console.IsOutputRedirected || RL2.Dist.Mpi.worldSize().IsSome then AnsiConsole.Profile.Width <- 200
 
 let summary (title: string) (rows: (string * string) list) =
     let table = Table().HideHeaders().Border(TableBorder.Rounded).Title(title)

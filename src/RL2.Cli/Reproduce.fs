@@ -87,7 +87,10 @@ let private finish (recipe: Reproduction.Recipe) (req: TrainRequest) (resultsDir
     Directory.CreateDirectory resultsDir |> ignore
     let curve = recipe.Name + ".png"
     TrainCommand.drawCurve req.Settings run (Path.Combine(resultsDir, curve)) ()
-    let outcome = Reproduction.assess recipe (EvalCommands.networkSpec req.Config) run seed count curve
+    let clock = Diagnostics.Stopwatch.StartNew()
+    let played label (k, total) (s: Stats.Summary) =
+        Progress.note $"[{k}/{total}] {label}: {s.Mean:F3} ± {s.HalfWidth:F3}, {clock.Elapsed.TotalMinutes:F1} min so far"
+    let outcome = Reproduction.assess recipe (EvalCommands.networkSpec req.Config) run seed count curve played
     File.WriteAllText(Path.Combine(resultsDir, recipe.Name + ".json"), Reproduction.toJson outcome + "\n")
     printfn "\n%s" (Reproduction.section "." outcome)
     writePage resultsDir checkpointDir

@@ -147,7 +147,8 @@ let reproduction =
                   Deviations = "4 iterations"
                   Why = "a test." }
             let spec: Evaluate.NetworkSpec = { Task = s.Task; Architecture = Architecture.gru; NumFeatures = 16; MetaEpisodeLen = 10 }
-            let o = Reproduction.assess recipe spec run 2L 300 "tiny.png"
+            let heard = ResizeArray()
+            let o = Reproduction.assess recipe spec run 2L 300 "tiny.png" (fun label k s -> heard.Add((label, k, s.Mean)))
             Expect.equal o.Peak.Iteration (Checkpoint.tryBest run).Value.Iteration "peak = the best checkpoint"
             Expect.equal (o.Final.Iteration, o.Final.EnvSteps) (4, 2400L) "final = the newest checkpoint"
             Expect.equal (o.Paper, o.Reference) (Some 6.7, Some 6.7) "the published GRU numbers"
@@ -157,6 +158,17 @@ let reproduction =
             Expect.isGreaterThan o.Optimum.Value.Mean o.Final.Return.Mean "the optimum is above an untrained policy"
             Expect.isLessThan o.PeakMinusOptimum.Value.Mean 0.0 "the peak, paired with the optimum"
             Expect.equal [ o.Peak.Return.Count; o.Final.Return.Count; o.BaselineReturn.Count; o.PeakMinusBaseline.Count ] [ 300; 300; 300; 300 ] "300 tasks each"
+            let baselines = Table.baselines recipe.Setup |> List.filter (fun e -> e.Name <> "Random")
+            let total = 2 + baselines.Length
+            Expect.equal
+                [ for label, k, _ in heard -> label, k ]
+                ([ $"peak (iteration {o.Peak.Iteration})"; "final (iteration 4)" ] @ [ for e in baselines -> e.Label ]
+                 |> List.mapi (fun i label -> label, (i + 1, total)))
+                "each policy reported as it finishes, numbered of the total"
+            let _, _, peakMean = heard[0]
+            let _, _, finalMean = heard[1]
+            Expect.equal (peakMean, finalMean) (o.Peak.Return.Mean, o.Final.Return.Mean) "the reported means are the outcome's"
+            Expect.equal (heard |> Seq.filter (fun (label, _, _) -> label = o.Baseline) |> Seq.map (fun (_, _, m) -> m) |> Seq.toList) [ o.BaselineReturn.Mean ] "the strongest baseline reported with its mean"
             Expect.floatClose Accuracy.high o.FinalMinusBaseline.Mean (o.Final.Return.Mean - o.BaselineReturn.Mean) "final − baseline, paired"
             Expect.equal (Reproduction.ofJson (Reproduction.toJson o)) o "JSON round trip"
             let best = Metrics.read run |> Array.maxBy _.MeanReturn
@@ -165,7 +177,7 @@ let reproduction =
             let page = Reproduction.page "results" [ recipe; other ] [ o ] Map.empty
             Expect.stringContains page $"| [tiny](#tiny) | 6.7 / 6.7 | %.2f{best.MeanReturn} (iteration {best.Iteration}) |" "tiny's row with the published number and the papers' measure"
             Expect.stringContains page "| [other](#other) | 6.6 / 6.8 | — | not run to the end yet |" "the other recipe's row"
-            Expect.throws (fun () -> Reproduction.assess { recipe with Setup = Published.MdpSetup 10 } spec run 2L 10 "x.png" |> ignore) "a recipe whose flags train another setup"
+            Expect.throws (fun () -> Reproduction.assess { recipe with Setup = Published.MdpSetup 10 } spec run 2L 10 "x.png" (fun _ _ _ -> ()) |> ignore) "a recipe whose flags train another setup"
             Expect.stringContains page "![learning curve of tiny](results/tiny.png)" "the curve"
             let p = (Reproduction.progressOf run 10 "other-so-far.png").Value
             Expect.equal (p.Iteration, p.MaxIterations, p.EnvSteps) (4, 10, 2400L) "progress: the run's newest iteration"

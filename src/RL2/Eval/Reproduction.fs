@@ -111,15 +111,25 @@ let private atIteration (metrics: Metrics.Iteration[]) (iteration: int) = metric
 
 /// Plays the run's peak and final checkpoints and every classic baseline of its setup (all but
 /// Random; Bayes-optimal apart, as the optimum) on the same `count` meta-episodes of `seed`.
-let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: int64) (count: int) (curve: string) =
+/// `played` hears of each policy as it finishes (its label, its position of the total, its
+/// returns' summary): on MDPs the whole takes the better part of an hour.
+let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: int64) (count: int) (curve: string) (played: string -> int * int -> Stats.Summary -> unit) =
     let setup = recipe.Setup
     if Table.setupOf spec <> Some setup then
         invalidArg (nameof spec) $"{recipe.Name} trains {spec.Task.Name} with meta-episodes of {spec.MetaEpisodeLen} steps, not {setup.Environment} {setup.Label}"
-    let play policy = Evaluate.play spec.Task spec.MetaEpisodeLen seed count policy
+    let entries = Table.baselines setup
+    let total = 2 + (entries |> List.filter (fun e -> e.Name <> "Random") |> List.length)
+    let mutable done' = 0
+    let play label policy =
+        let returns = Evaluate.play spec.Task spec.MetaEpisodeLen seed count policy
+        done' <- done' + 1
+        played label (done', total) (Stats.summarize returns)
+        returns
     let metrics = Metrics.read run
     let measured which =
         let net, iteration = Evaluate.loadNetwork which run spec
-        let returns = play (Evaluate.network spec.Task net false)
+        let label = (if which = Checkpoint.Best then "peak" else "final") + $" (iteration {iteration})"
+        let returns = play label (Evaluate.network spec.Task net false)
         let steps, hours =
             match atIteration metrics iteration with
             | Some m -> reached metrics m
@@ -131,12 +141,11 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
           Return = Stats.summarize returns }
     let peakReturns, peak = measured Checkpoint.Best
     let finalReturns, final = measured Checkpoint.Latest
-    let entries = Table.baselines setup
     let classic =
         [ for e in entries do
-              if e.Name <> "Random" && e.Name <> "Bayes-optimal" then e.Label, play e.Policy ]
+              if e.Name <> "Random" && e.Name <> "Bayes-optimal" then e.Label, play e.Label e.Policy ]
     let baseline, baselineReturns = classic |> List.maxBy (snd >> Array.average)
-    let optimum = entries |> List.tryFind (fun e -> e.Name = "Bayes-optimal") |> Option.map (fun e -> play e.Policy)
+    let optimum = entries |> List.tryFind (fun e -> e.Name = "Bayes-optimal") |> Option.map (fun e -> play e.Label e.Policy)
     { Recipe = recipe.Name
       Title = recipe.Title
       Flags = recipe.Flags
