@@ -117,8 +117,9 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
     let setup = recipe.Setup
     if Table.setupOf spec <> Some setup then
         invalidArg (nameof spec) $"{recipe.Name} trains {spec.Task.Name} with meta-episodes of {spec.MetaEpisodeLen} steps, not {setup.Environment} {setup.Label}"
-    let entries = Table.baselines setup
-    let total = 2 + (entries |> List.filter (fun e -> e.Name <> "Random") |> List.length)
+    // The policies played besides the checkpoints, counted once so the reported total is what is played.
+    let entries = Table.baselines setup |> List.filter (fun e -> e.Name <> "Random")
+    let total = 2 + entries.Length
     let mutable done' = 0
     let play label policy =
         let returns = Evaluate.play spec.Task spec.MetaEpisodeLen seed count policy
@@ -143,7 +144,7 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
     let finalReturns, final = measured Checkpoint.Latest
     let classic =
         [ for e in entries do
-              if e.Name <> "Random" && e.Name <> "Bayes-optimal" then e.Label, play e.Label e.Policy ]
+              if e.Name <> "Bayes-optimal" then e.Label, play e.Label e.Policy ]
     let baseline, baselineReturns = classic |> List.maxBy (snd >> Array.average)
     let optimum = entries |> List.tryFind (fun e -> e.Name = "Bayes-optimal") |> Option.map (fun e -> play e.Label e.Policy)
     { Recipe = recipe.Name
