@@ -10,7 +10,7 @@ extern int private mallopt(int param, int value)
 [<DllImport("libc", EntryPoint = "malloc_trim")>]
 extern int private malloc_trim(unativeint pad)
 
-let private trimThreshold, topPad, mmapThreshold, mmapMax = -1, -2, -3, -4
+let private trimThreshold, topPad, mmapMax = -1, -2, -4
 
 /// glibc's allocator settings for libtorch's CPU tensors. By default a freed block of more than
 /// 128 KB (a [60; 768] float tensor is 184 KB) goes back to the OS, and the next tensor of that size
@@ -18,7 +18,8 @@ let private trimThreshold, topPad, mmapThreshold, mmapMax = -1, -2, -3, -4
 /// for this at every operation. Keeping freed memory in the heap makes them reuse warm pages; resident
 /// memory then stays at its peak instead of breathing, and is flat across iterations.
 ///
-/// glibc caps the mmap threshold at 32 MB, and blocks above it were still mapped afresh each time:
+/// glibc caps the mmap threshold at 32 MB, and blocks above it were still mapped afresh each time
+/// (the threshold, once raised to that cap here, is moot with mmap off and is no longer set):
 /// SNAIL's step-mode caches of 2000 meta-episodes (a 220 MB buffer rewritten every step) took 201 s
 /// to play 100 steps, 12 times 500 meta-episodes' 17 s. With no mmap at all for the process's first
 /// thread (where rollouts and evaluation run) they took 25 s. Other threads' arenas are 64 MB heaps,
@@ -30,7 +31,6 @@ let private keepFreedMemory =
     lazy
         (try
             System.OperatingSystem.IsLinux()
-            && mallopt (mmapThreshold, 32 <<< 20) = 1
             && mallopt (mmapMax, 0) = 1
             && mallopt (trimThreshold, -1) = 1
             && mallopt (topPad, 64 <<< 20) = 1
