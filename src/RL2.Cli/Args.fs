@@ -37,6 +37,7 @@ type TrainArgs =
     | [<AltCommandLine("--gae_lambda")>] Gae_Lambda of float
     | [<AltCommandLine("--standardize_advs")>] Standardize_Advs of int
     | [<AltCommandLine("--adam_lr")>] Adam_Lr of float
+    | [<AltCommandLine("--adam_lr_anneal_from")>] Adam_Lr_Anneal_From of iteration: int
     | [<AltCommandLine("--adam_eps")>] Adam_Eps of float
     | [<AltCommandLine("--adam_wd")>] Adam_Wd of float
     | Seed of int64
@@ -80,6 +81,8 @@ type TrainArgs =
             | Gae_Lambda _ -> "GAE lambda (default 0.3)."
             | Standardize_Advs _ -> "1 to standardise advantages each iteration, 0 not to (default 0)."
             | Adam_Lr _ -> "AdamW learning rate (default 2e-4)."
+            | Adam_Lr_Anneal_From _ ->
+                "after iteration N the learning rate falls linearly, by --adam_lr / (--max_pol_iters - N) per iteration, to that step at the last iteration (default: constant, as the reference)."
             | Adam_Eps _ -> "AdamW epsilon (default 1e-5)."
             | Adam_Wd _ -> "AdamW weight decay on weight matrices (default 0.01)."
             | Seed _ -> "random seed: tasks, actions, weights and minibatches all derive from it (default 0)."
@@ -268,6 +271,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let lambda = r.GetResult(Gae_Lambda, defaultValue = 0.3)
     let standardize = r.GetResult(Standardize_Advs, defaultValue = 0)
     let lr = r.GetResult(Adam_Lr, defaultValue = 2e-4)
+    let annealFrom = r.TryGetResult Adam_Lr_Anneal_From
     let eps = r.GetResult(Adam_Eps, defaultValue = 1e-5)
     let wd = r.GetResult(Adam_Wd, defaultValue = 0.01)
     let seed = r.GetResult(Seed, defaultValue = 0L)
@@ -310,6 +314,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (lambda >= 0.0 && lambda <= 1.0) $"--gae_lambda must be in [0, 1], got {lambda}"
     check (standardize = 0 || standardize = 1) $"--standardize_advs must be 0 or 1, got {standardize}"
     check (lr > 0.0) $"--adam_lr must be positive, got {lr}"
+    annealFrom
+    |> Option.iter (fun a -> check (a >= 0 && a < maxIters) $"--adam_lr_anneal_from must be at least 0 and below --max_pol_iters {maxIters}, got {a}")
     check (eps > 0.0) $"--adam_eps must be positive, got {eps}"
     check (wd >= 0.0) $"--adam_wd must not be negative, got {wd}"
     check (threads >= 1) $"--threads must be at least 1, got {threads}"
@@ -335,6 +341,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           Lambda = float32 lambda
           StandardizeAdvantages = (standardize = 1)
           LearningRate = lr
+          AnnealFrom = annealFrom
           AdamEps = eps
           WeightDecay = wd
           MaxIterations = maxIters
@@ -373,6 +380,9 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
               "gae_lambda", string lambda
               "standardize_advs", string standardize
               "adam_lr", string lr
+              match annealFrom with
+              | Some a -> "adam_lr_anneal_from", string a
+              | None -> ()
               "adam_eps", string eps
               "adam_wd", string wd
               "seed", string seed
@@ -388,7 +398,9 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           "per iteration",
           (let passes = if perPass < batch then $" in passes of {perPass}" else ""
            $"{perProcess} meta-episodes x {processes} process(es), minibatch {batch}{passes}, {epochs} epochs")
-          "optimiser", $"AdamW lr {lr}, eps {eps}, wd {wd}"
+          "optimiser",
+          (let schedule = annealFrom |> Option.map (fun a -> $", annealed linearly from iteration {a} to {maxIters}") |> Option.defaultValue ""
+           $"AdamW lr {lr}{schedule}, eps {eps}, wd {wd}")
           "PPO", $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}"
           "seed / threads", $"""{seed} / {threads}{if concurrent = 1 then ", policy and value updated concurrently" else ""}"""
           "evaluation",

@@ -134,6 +134,8 @@ let badInputs: (string * (string -> unit) * (string -> string) * string) list =
       "lambda above 1", none, flag "train --gae_lambda 1.5", "--gae_lambda must be in [0, 1]"
       "standardize 2", none, flag "train --standardize_advs 2", "--standardize_advs must be 0 or 1"
       "zero learning rate", none, flag "train --adam_lr 0", "--adam_lr must be positive"
+      "annealing from the last iteration", none, flag "train --max_pol_iters 5 --adam_lr_anneal_from 5", "--adam_lr_anneal_from must be at least 0 and below --max_pol_iters 5"
+      "negative anneal start", none, flag "train --adam_lr_anneal_from -1", "--adam_lr_anneal_from must be at least 0"
       "negative eps", none, flag "train --adam_eps -1e-5", "--adam_eps must be positive"
       "negative weight decay", none, flag "train --adam_wd -0.01", "--adam_wd must not be negative"
       "zero threads", none, flag "train --threads 0", "--threads must be at least 1"
@@ -215,6 +217,11 @@ let robustness =
             Expect.equal code 0 err
             Expect.stringContains out "--adam_lr was 0.0002, now 0.001" "logged"
             Expect.stringContains out "--max_pol_iters was 1, now 2" "logged"
+            let code, out, err = run $"{small dir} --max_pol_iters 4 --adam_lr 1e-3 --adam_lr_anneal_from 2"
+            Expect.equal code 0 err
+            Expect.stringContains out "--adam_lr_anneal_from was (unset), now 2" "annealing may start on a resume"
+            let rates = RL2.Train.Metrics.read (Path.Combine(dir, "run")) |> Array.map (fun m -> m.Iteration, m.LearningRate)
+            Expect.equal rates [| 1, 2e-4; 2, 1e-3; 3, 1e-3; 4, 5e-4 |] "the schedule of the flags in force at each iteration"
         }
 
         test "the forget bias is saved with a run, and a run saved before the flag existed resumes and evaluates as 1.0" {

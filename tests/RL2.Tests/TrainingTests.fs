@@ -31,6 +31,11 @@ let quiet = Trainer.Progress.silent
 let withoutTimes (ms: Metrics.Iteration[]) =
     ms |> Array.map (fun m -> { m with Seconds = 0.0; StepsPerSecond = 0.0; RolloutSeconds = 0.0; UpdateSeconds = 0.0 })
 
+/// Learning rates equal to the expected ones up to rounding, position by position.
+let expectRates (actual: float seq) (expected: float seq) (msg: string) =
+    Expect.equal (Seq.length actual) (Seq.length expected) $"{msg}: count"
+    Seq.iteri2 (fun i a e -> Expect.floatClose Accuracy.veryHigh a e $"{msg}: iteration {i + 1}") actual expected
+
 [<Tests>]
 let tests =
     testSequenced
@@ -97,6 +102,30 @@ let tests =
             Expect.equal (m.Iteration, m.AdvantageMean) (3, None) "an old line"
             let m' = Metrics.ofJson (Metrics.toJson { m with AdvantageMean = Some -0.25 })
             Expect.equal m'.AdvantageMean (Some -0.25) "written and read back"
+        }
+
+        test "the learning rate is constant, or after AnnealFrom falls by equal steps to one step above 0 at the last iteration" {
+            let s = { settings (Bandit.distribution 3) 6 with LearningRate = 1e-3; MaxIterations = 6 }
+            let rates s = [ for i in 1 .. 6 -> Trainer.learningRate s i ]
+            Expect.equal (rates s) (List.replicate 6 1e-3) "constant by default, as SPEC §5"
+            // Four iterations after the 2nd: steps of 1e-3 / 4.
+            expectRates (rates { s with AnnealFrom = Some 2 }) [ 1e-3; 1e-3; 1e-3; 7.5e-4; 5e-4; 2.5e-4 ] "annealed from iteration 2"
+            expectRates (rates { s with AnnealFrom = Some 0 }) [ for k in 6.0 .. -1.0 .. 1.0 -> 1e-3 * k / 6.0 ] "annealed throughout"
+        }
+
+        test "an annealed run steps its optimisers at the scheduled rate, and a resumed one carries the schedule on" {
+            let dirA, dirB = tempDir (), tempDir ()
+            let s = { settings (Bandit.distribution 3) 6 with MetaEpisodesPerIteration = 90; NumFeatures = 16; AnnealFrom = Some 1 }
+            let learner = Trainer.createLearner { s with MaxIterations = 4 }
+            Trainer.trainWith Communicator.single { s with MaxIterations = 4; RunDir = Some dirA } Trainer.Options.none learner quiet |> ignore
+            for opt in [ learner.PolicyOptimizer; learner.ValueOptimizer ] do
+                for g in opt.ParamGroups do
+                    Expect.floatClose Accuracy.veryHigh g.LearningRate (1e-3 / 3.0) "the last iteration's rate is in the optimisers"
+            Trainer.train Communicator.single { s with MaxIterations = 2; RunDir = Some dirB } quiet |> ignore
+            Trainer.train Communicator.single { s with MaxIterations = 4; RunDir = Some dirB } quiet |> ignore
+            let a, b = withoutTimes (Metrics.read dirA), withoutTimes (Metrics.read dirB)
+            expectRates (a |> Array.map _.LearningRate) [ 1e-3; 1e-3; 2e-3 / 3.0; 1e-3 / 3.0 ] "logged rates"
+            Expect.equal b a "identical metrics with and without the interruption"
         }
 
         test "a resumed run continues exactly where an uninterrupted one would be" {

@@ -39,6 +39,8 @@ type TrainingOptions() =
     member val PassSize = 0 with get, set
     member val Epochs = 8 with get, set
     member val LearningRate = 2e-4 with get, set
+    /// After this iteration the learning rate falls linearly (`Trainer.learningRate`); -1 keeps it constant.
+    member val AnnealFrom = -1 with get, set
     member val Iterations = 12000 with get, set
     member val Seed = 0L with get, set
     /// Torch intra-op threads, set when training or loading; 1 measured fastest on small machines.
@@ -70,6 +72,8 @@ type TrainingOptions() =
             if value < least then invalidArg name $"{name} must be at least {least}, got {value}"
         if not (Double.IsFinite o.ForgetBias) then invalidArg (nameof o.ForgetBias) $"ForgetBias must be finite, got {o.ForgetBias}"
         if not (o.LearningRate > 0.0) then invalidArg (nameof o.LearningRate) "LearningRate must be positive"
+        if o.AnnealFrom < -1 || (o.AnnealFrom >= 0 && o.AnnealFrom >= o.Iterations) then
+            invalidArg (nameof o.AnnealFrom) $"AnnealFrom must be -1 or below Iterations {o.Iterations}, got {o.AnnealFrom}"
         if o.Threads < 1 then invalidArg (nameof o.Threads) $"Threads must be at least 1, got {o.Threads}"
         { Trainer.reference task arch with
             NumFeatures = o.NumFeatures
@@ -80,6 +84,7 @@ type TrainingOptions() =
             PassSize = if o.PassSize = 0 then Trainer.passSize o.MetaEpisodeLength else o.PassSize
             Epochs = o.Epochs
             LearningRate = o.LearningRate
+            AnnealFrom = if o.AnnealFrom = -1 then None else Some o.AnnealFrom
             MaxIterations = o.Iterations
             Seed = o.Seed
             ConcurrentNetworks = o.ConcurrentNetworks

@@ -32,6 +32,9 @@ type Settings =
       Lambda: float32
       StandardizeAdvantages: bool
       LearningRate: float
+      /// None keeps the learning rate constant, as SPEC §5 does; Some a anneals it linearly after iteration a
+      /// (see `learningRate`), the usual PPO schedule, for runs whose return levels off while the steps stay noisy.
+      AnnealFrom: int option
       AdamEps: float
       WeightDecay: float
       MaxIterations: int
@@ -63,12 +66,21 @@ let reference (task: TaskDistribution) (architecture: Architecture) =
       Lambda = 0.3f
       StandardizeAdvantages = false
       LearningRate = 2e-4
+      AnnealFrom = None
       AdamEps = 1e-5
       WeightDecay = 0.01
       MaxIterations = 12000
       Seed = 0L
       ConcurrentNetworks = true
       RunDir = None }
+
+/// The learning rate of iteration `i` (from 1): `LearningRate` up to iteration `AnnealFrom`, then falling
+/// linearly so that each later iteration takes an equal step down, to LearningRate / (MaxIterations − AnnealFrom)
+/// at the last: no iteration is run at rate 0.
+let learningRate (s: Settings) (i: int) =
+    match s.AnnealFrom with
+    | Some a when i > a && s.MaxIterations > a -> s.LearningRate * float (max 1 (s.MaxIterations - i + 1)) / float (s.MaxIterations - a)
+    | _ -> s.LearningRate
 
 /// Mean meta-episode return is taken over this many most recent meta-episodes (SPEC §6).
 let returnWindow = 1000
@@ -352,10 +364,6 @@ let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Le
     let leg = Stopwatch.StartNew()
     let gen = generator s.Seed (1 + comm.Rank)
     let resumed = start comm s learner progress.Warning
-    // The optimiser state restores the learning rate it was saved with; the current setting wins.
-    for opt in [ learner.PolicyOptimizer; learner.ValueOptimizer ] do
-        for g in opt.ParamGroups do
-            g.LearningRate <- s.LearningRate
     let window = Collections.Generic.Queue<float32>()
     let mutable iteration, envSteps, seconds = 0, 0L, 0.0
     match resumed with
@@ -384,6 +392,11 @@ let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Le
     let mutable last, outOfTime = None, false
     while iteration < s.MaxIterations && not outOfTime do
         let clock = Stopwatch.StartNew()
+        // Set every iteration: a restored optimiser state carries the rate it was saved with.
+        let lr = learningRate s (iteration + 1)
+        for opt in [ learner.PolicyOptimizer; learner.ValueOptimizer ] do
+            for g in opt.ParamGroups do
+                g.LearningRate <- lr
         let played = iterate comm s gen learner (iteration + 1)
         // The window holds every process's meta-episodes, rank by rank within an iteration.
         for r in Communicator.gather comm played.Returns do
@@ -418,7 +431,7 @@ let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Le
               Entropy = stats.Entropy
               ClipFrac = stats.ClipFrac
               AdvantageMean = Some played.AdvantageMean
-              LearningRate = s.LearningRate
+              LearningRate = lr
               StepsPerSecond = float steps / elapsed
               RolloutSeconds = played.RolloutSeconds
               UpdateSeconds = elapsed - played.RolloutSeconds
