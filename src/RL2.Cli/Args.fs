@@ -82,7 +82,7 @@ type TrainArgs =
             | Standardize_Advs _ -> "1 to standardise advantages each iteration, 0 not to (default 0)."
             | Adam_Lr _ -> "AdamW learning rate (default 2e-4)."
             | Adam_Lr_Anneal_From _ ->
-                "after iteration N the learning rate falls linearly, by --adam_lr / (--max_pol_iters - N) per iteration, to that step at the last iteration (default: constant, as the reference)."
+                "after iteration N the learning rate falls linearly, by --adam_lr / (--max_pol_iters - N) per iteration, to one such step at the last (default: constant, as the reference)."
             | Adam_Eps _ -> "AdamW epsilon (default 1e-5)."
             | Adam_Wd _ -> "AdamW weight decay on weight matrices (default 0.01)."
             | Seed _ -> "random seed: tasks, actions, weights and minibatches all derive from it (default 0)."
