@@ -217,7 +217,8 @@ let table: Recipe list =
         Why =
           "bandit-n10-k5-snail-annealed reached the goal on seed 0 by 0.023; this replicate on the next seed tells whether "
           + "that is the schedule or the seed. Training seeds and evaluation seeds draw from disjoint generator streams, so "
-          + "seed 1 does not train on the held-out tasks." }
+          + "seed 1 does not train on the held-out tasks. "
+          + "It is the schedule: on seed 1 the held-out return was 6.64-6.67 to iteration 300 and rose to 6.73 at 500 as the entropy fell to 0.11, and the final checkpoint scored 6.635 ± 0.045 on the fresh tasks, 0.014 ± 0.035 below Bayes-optimal, within 0.05 of 6.660 as on seed 0 (6.633)." }
       { Name = "mdp-n10-snail"
         Title = "SNAIL on 10 episodes of random tabular MDPs (10 states, 5 actions, 10 steps)"
         Setup = MdpSetup 10
