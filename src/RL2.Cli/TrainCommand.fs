@@ -74,7 +74,8 @@ let train (comm: Communicator) (req: TrainRequest) (changed: string option) (tim
             req.Settings.RunDir
             |> Option.iter (fun run ->
                 RunConfig.save run req.Config
-                Checkpoint.latest run |> Option.iter (fun i -> Progress.note $"resuming from the checkpoint of iteration {i}"))
+                Checkpoint.latest run |> Option.iter (fun i -> Progress.note $"resuming from the checkpoint of iteration {i}")
+                Legs.start run req.Settings.MaxIterations req.Threads comm.Size)
             display req.Settings after
         else
             Trainer.Progress.silent

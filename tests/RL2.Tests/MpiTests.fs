@@ -206,6 +206,7 @@ let tests =
             Expect.equal (count out "iter     2/2") 1 "one line per iteration"
             Expect.stringContains out "30 meta-episodes x 2 process(es)" "summary"
             Expect.equal (Metrics.read (Path.Combine(dir, "run")) |> Array.map _.EnvSteps) [| 360L; 720L |] "2 × 30 meta-episodes of 6 steps per iteration"
+            Expect.equal (Legs.read (Path.Combine(dir, "run")) |> List.map (fun l -> l.FromIteration, l.Processes)) [ 0, 2 ] "one leg, recorded once, on 2 processes"
             let code, out, err = finish (TimeSpan.FromMinutes 2.0) (mpiexec $"-n 2 {CliTests.rl2} train --checkpoint_dir {dir} --max_pol_iters 0")
             Expect.equal code 0 $"exit code: {err}"
             Expect.stringContains out "1200 meta-episodes x 2 process(es)" "240000 / (2 · 100) per process by default"

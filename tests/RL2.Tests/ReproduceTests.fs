@@ -133,10 +133,32 @@ let snapshots =
 let reproduction =
     testSequenced
     <| testList "reproduction" [
+        test "a run's legs say which machine trained which iterations" {
+            let leg from cpu threads = { Legs.current from threads 1 with Cpu = cpu; LogicalCpus = 2 }
+            Expect.equal (Legs.describe [] 10) None "nothing recorded"
+            Expect.equal
+                (Legs.describe [ leg 0 "A" 1; leg 400 "A" 1; leg 1174 "B" 2; leg 1000 "A" 1 ] 2000)
+                (Some "iterations 1–2000: A (2 logical CPUs, 1 torch thread, 1 process)")
+                "legs on one machine merge, and a leg redone from an earlier checkpoint counts for nothing"
+            Expect.equal
+                (Legs.describe [ leg 2000 "A" 1; leg 2400 "B" 2 ] 2800)
+                (Some "iterations 1–2000: not recorded; iterations 2001–2400: A (2 logical CPUs, 1 torch thread, 1 process); iterations 2401–2800: B (2 logical CPUs, 2 torch threads, 1 process)")
+                "a run whose first legs predate the record"
+            Expect.equal
+                (Legs.describe [ leg 0 "A" 1; leg 1174 "B" 1; leg 1000 "C" 1 ] 2000)
+                (Some "iterations 1–1000: A (2 logical CPUs, 1 torch thread, 1 process); iterations 1001–2000: C (2 logical CPUs, 1 torch thread, 1 process)")
+                "iterations a later leg redid are that leg's"
+            Expect.equal (Legs.describe [ leg 0 "A" 1; leg 5 "B" 1 ] 5) (Some "iterations 1–5: A (2 logical CPUs, 1 torch thread, 1 process)") "a leg stopped before its first iteration counts for nothing"
+            Expect.isFalse (System.String.IsNullOrWhiteSpace(Legs.cpuModel ())) "this machine has a name"
+        }
+
         test "a finished run's peak and final are measured on fresh tasks against the strongest baseline, and paged" {
             let run = TrainingTests.tempDir ()
             let s = { tiny run 4 with Task = Bandit.distribution 5; MetaEpisodeLen = 10; MetaEpisodesPerIteration = 60; NumFeatures = 16 }
             trainWith s (Some(Evaluate.periodic s.Task s.MetaEpisodeLen 2 200)) |> ignore
+            let leg from cpu = { Legs.current from 1 1 with Cpu = cpu; LogicalCpus = 2 }
+            Legs.append run (leg 0 "CPU A")
+            Legs.append run (leg 2 "CPU B")
             let recipe: Reproduction.Recipe =
                 { Name = "tiny"
                   Title = "a tiny GRU"
@@ -171,6 +193,12 @@ let reproduction =
             Expect.equal (heard |> Seq.filter (fun (label, _, _) -> label = o.Baseline) |> Seq.map (fun (_, _, m) -> m) |> Seq.toList) [ o.BaselineReturn.Mean ] "the strongest baseline reported with its mean"
             Expect.floatClose Accuracy.high o.FinalMinusBaseline.Mean (o.Final.Return.Mean - o.BaselineReturn.Mean) "final − baseline, paired"
             Expect.equal (Reproduction.ofJson (Reproduction.toJson o)) o "JSON round trip"
+            let machines = "iterations 1–2: CPU A (2 logical CPUs, 1 torch thread, 1 process); iterations 3–4: CPU B (2 logical CPUs, 1 torch thread, 1 process)"
+            Expect.equal o.Machines (Some machines) "which machine trained which iterations"
+            Expect.stringContains (Reproduction.section "." o) $"Trained on {machines}." "said in the recipe's section"
+            let older = System.Text.Json.Nodes.JsonNode.Parse(Reproduction.toJson o).AsObject()
+            older.Remove "machines" |> ignore
+            Expect.equal (Reproduction.ofJson (older.ToJsonString())) { o with Machines = None } "a result written before legs were recorded reads as unrecorded"
             let best = Metrics.read run |> Array.maxBy _.MeanReturn
             Expect.equal o.LoggedPeak (Some { Iteration = best.Iteration; Return = best.MeanReturn }) "the papers' measure: the highest logged training return"
             let other = { recipe with Name = "other"; Agent = "SNAIL"; Goal = Reproduction.AtLeast 80.0 }
@@ -226,6 +254,9 @@ let cli =
             Expect.equal (Metrics.read run |> Array.map _.Iteration) [| 1; 2 |] "every iteration once"
             let config = (RunConfig.load run |> Result.toOption).Value.Value
             Expect.isGreaterThan (int config["max_pol_iters"]) 2 "the recipe's own iteration count is saved, not the leg's"
+            let legs = Legs.read run
+            Expect.equal (legs |> List.map (fun l -> l.FromIteration, l.TorchThreads, l.Processes)) [ 0, 1, 1; 1, 1, 1 ] "each leg recorded with where it started"
+            Expect.equal (legs |> List.map _.Cpu |> List.distinct) [ Legs.cpuModel () ] "on this machine"
             Expect.isFalse (File.Exists(Path.Combine(dir, "results", "bandit-n10-k5-gru.json"))) "no result before training is done"
             let page = File.ReadAllText(Path.Combine(dir, "results.md"))
             let logged = Metrics.read run |> Array.maxBy _.MeanReturn
@@ -244,6 +275,7 @@ let cli =
                 Expect.equal code 0 err
                 Expect.stringContains (File.ReadAllText(results + ".md")) expected why
             pageWith "nowhere" "in progress, iteration 2 of 400" "the page reads the carried run where the checkpoints are not"
+            pageWith "nowhere" $"Trained on iterations 1–2: {Legs.cpuModel ()} (" "with the machine that trained it"
             let code2, out2, err2 = leg "elsewhere" "--iterations 1"
             Expect.equal code2 0 err2
             Expect.stringContains out2 "restored iteration 2 of the run" "restored where the checkpoints are missing"
@@ -252,6 +284,7 @@ let cli =
             let here, elsewhere = Path.Combine(dir, "here", "recipes", "bandit-n10-k5-gru"), Path.Combine(dir, "elsewhere", "recipes", "bandit-n10-k5-gru")
             Expect.equal (Metrics.read elsewhere |> Array.map _.Iteration) [| 1; 2; 3 |] "the carried metrics, then the new iteration"
             Expect.equal (Metrics.read elsewhere |> Array.take 2) (Metrics.read here) "the first two iterations as logged where they ran"
+            Expect.equal (Legs.read elsewhere |> List.map _.FromIteration) [ 0; 2 ] "the carried legs, then the new one"
             pageWith "here" "in progress, iteration 3 of 400" "the page reads the carried run where it is further on than here"
             let code3, out3, err3 = leg "here" "--iterations 1"
             Expect.equal code3 0 err3

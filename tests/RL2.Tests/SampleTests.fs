@@ -24,4 +24,5 @@ let tests =
         Expect.equal (lines |> Array.filter (fun l -> l.StartsWith "iteration") |> Array.length) 12 "one line per iteration"
         Expect.equal (lines |> Array.filter (fun l -> l.TrimStart().StartsWith "pull") |> Array.length) 10 "ten pulls"
         Expect.isTrue (File.Exists(Path.Combine(dir, "metrics.jsonl"))) "the run was saved"
+        Expect.equal (RL2.Train.Legs.read dir |> List.map (fun l -> l.FromIteration, l.Processes)) [ 0, 1 ] "with the machine that trained it"
     }

@@ -99,6 +99,9 @@ type Outcome =
       PeakMinusOptimum: Stats.Summary option
       /// The papers' measure on this run.
       LoggedPeak: LoggedPeak option
+      /// The machines that trained which iterations (`Legs.describe`); None for runs trained before
+      /// legs were recorded.
+      Machines: string option
       /// The learning curve's PNG, beside the result's JSON.
       Curve: string }
 
@@ -169,6 +172,7 @@ let assess (recipe: Recipe) (spec: Evaluate.NetworkSpec) (run: string) (seed: in
       Optimum = optimum |> Option.map Stats.summarize
       PeakMinusOptimum = optimum |> Option.map (Stats.paired peakReturns)
       LoggedPeak = loggedPeak run
+      Machines = Legs.describe (Legs.read run) final.Iteration
       Curve = curve }
 
 let private json = JsonSerializerOptions(PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true)
@@ -202,6 +206,8 @@ type Progress =
       /// Environment steps and hours to the best evaluation so far.
       ToBest: (int64 * float) option
       LoggedPeak: LoggedPeak option
+      /// The machines that trained which iterations, as in `Outcome`.
+      Machines: string option
       Curve: string }
 
 /// A run's progress from its metrics and best checkpoint; None before its first iteration.
@@ -221,6 +227,7 @@ let progressOf (run: string) (maxIterations: int) (curve: string) =
               Best = best
               ToBest = best |> Option.bind (fun b -> atIteration ms b.Iteration) |> Option.map (reached ms)
               LoggedPeak = loggedPeak run
+              Machines = Legs.describe (Legs.read run) last.Iteration
               Curve = curve }
 
 /// "paper / reference" published numbers.
@@ -259,6 +266,9 @@ let section (images: string) (o: Outcome) =
       match o.LoggedPeak with
       | Some l ->
           $"By the papers' own measure (the highest logged training return, a mean of the 1000 most recent sampled meta-episodes) this run reached %.3f{l.Return} at iteration {l.Iteration}."
+      | None -> ()
+      match o.Machines with
+      | Some m -> $"Trained on {m}."
       | None -> ()
       ""
       $"Deviations from the paper: {o.Deviations}. {o.Why}"
@@ -302,6 +312,7 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) (progr
               $"So far: iteration {p.Iteration} of {p.MaxIterations} ({millions p.EnvSteps} environment steps, %.2f{p.Hours} hours); "
               + $"best periodic evaluation {bestText p}. Rerunning the recipe resumes from its newest checkpoint, "
               + $"here or, from the run carried in `unfinished/{r.Name}/` beside the results, on another machine."
+              + (p.Machines |> Option.map (fun m -> $" Trained on {m}.") |> Option.defaultValue "")
               ""
               $"![learning curve of {r.Name} so far]({images}/{p.Curve})"
               ""

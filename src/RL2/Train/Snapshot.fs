@@ -1,5 +1,5 @@
 /// A run carried from one machine or clone to another in a few files: the newest complete checkpoint,
-/// the best checkpoint, the run's configuration and metrics — everything an exact resume reads
+/// the best checkpoint, the run's configuration, metrics and legs — everything an exact resume reads
 /// (TensorBoard events and curves are views, redrawn from the metrics). A snapshot directory holds
 /// `iter_NNNNNNNN/`, written under a temporary name and renamed when whole, so the newest one is
 /// always complete; older ones are dropped after it.
@@ -42,7 +42,7 @@ let save (run: string) (dir: string) =
         if not (Directory.Exists whole) then
             let tmp = whole + ".tmp"
             if Directory.Exists tmp then Directory.Delete(tmp, true)
-            let records = [ RunConfig.fileName; Metrics.fileName ] |> List.map (fun f -> Path.Combine(run, f)) |> List.filter File.Exists
+            let records = [ RunConfig.fileName; Metrics.fileName; Legs.fileName ] |> List.map (fun f -> Path.Combine(run, f)) |> List.filter File.Exists
             copyInto run (Checkpoint.files run i @ records @ List.ofArray (filesUnder (Checkpoint.bestDir run))) tmp
             Directory.Move(tmp, whole)
         // Older snapshots go, and so does any half-written one that a crash left behind.
