@@ -36,6 +36,7 @@ type TrainArgs =
     | [<AltCommandLine("--discount_gamma")>] Discount_Gamma of float
     | [<AltCommandLine("--gae_lambda")>] Gae_Lambda of float
     | [<AltCommandLine("--standardize_advs")>] Standardize_Advs of int
+    | [<AltCommandLine("--value_targets")>] Value_Targets of targets: string
     | [<AltCommandLine("--adam_lr")>] Adam_Lr of float
     | [<AltCommandLine("--adam_lr_anneal_from")>] Adam_Lr_Anneal_From of iteration: int
     | [<AltCommandLine("--adam_eps")>] Adam_Eps of float
@@ -80,6 +81,8 @@ type TrainArgs =
             | Discount_Gamma _ -> "discount factor (default 0.99)."
             | Gae_Lambda _ -> "GAE lambda (default 0.3)."
             | Standardize_Advs _ -> "1 to standardise advantages each iteration, 0 not to (default 0)."
+            | Value_Targets _ ->
+                "with --standardize_advs 1, what the value net regresses on: reference (V + standardised A, as the reference) or lambda_return (V + A before standardisation) (default reference)."
             | Adam_Lr _ -> "AdamW learning rate (default 2e-4)."
             | Adam_Lr_Anneal_From _ ->
                 "after iteration N the learning rate falls linearly, by --adam_lr / (--max_pol_iters - N) per iteration, to one such step at the last (default: constant, as the reference)."
@@ -270,6 +273,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let gamma = r.GetResult(Discount_Gamma, defaultValue = 0.99)
     let lambda = r.GetResult(Gae_Lambda, defaultValue = 0.3)
     let standardize = r.GetResult(Standardize_Advs, defaultValue = 0)
+    let valueTargets = r.GetResult(Value_Targets, defaultValue = "reference")
     let lr = r.GetResult(Adam_Lr, defaultValue = 2e-4)
     let annealFrom = r.TryGetResult Adam_Lr_Anneal_From
     let eps = r.GetResult(Adam_Eps, defaultValue = 1e-5)
@@ -313,6 +317,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (gamma >= 0.0 && gamma <= 1.0) $"--discount_gamma must be in [0, 1], got {gamma}"
     check (lambda >= 0.0 && lambda <= 1.0) $"--gae_lambda must be in [0, 1], got {lambda}"
     check (standardize = 0 || standardize = 1) $"--standardize_advs must be 0 or 1, got {standardize}"
+    check (valueTargets = "reference" || valueTargets = "lambda_return") $"--value_targets must be reference or lambda_return, got '{valueTargets}'"
+    check (valueTargets = "reference" || standardize = 1) "--value_targets lambda_return differs from the reference only with --standardize_advs 1"
     check (lr > 0.0) $"--adam_lr must be positive, got {lr}"
     annealFrom
     |> Option.iter (fun a -> check (a >= 0 && a < maxIters) $"--adam_lr_anneal_from must be at least 0 and below --max_pol_iters {maxIters}, got {a}")
@@ -340,6 +346,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           Gamma = float32 gamma
           Lambda = float32 lambda
           StandardizeAdvantages = (standardize = 1)
+          ValueTargets = (if valueTargets = "lambda_return" then Trainer.LambdaReturn else Trainer.StandardisedAdvantage)
           LearningRate = lr
           AnnealFrom = annealFrom
           AdamEps = eps
@@ -379,6 +386,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
               "discount_gamma", string gamma
               "gae_lambda", string lambda
               "standardize_advs", string standardize
+              if valueTargets <> "reference" then
+                  "value_targets", valueTargets
               "adam_lr", string lr
               match annealFrom with
               | Some a -> "adam_lr_anneal_from", string a
@@ -401,7 +410,9 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           "optimiser",
           (let schedule = annealFrom |> Option.map (fun a -> $", annealed linearly from iteration {a} to {maxIters}") |> Option.defaultValue ""
            $"AdamW lr {lr}{schedule}, eps {eps}, wd {wd}")
-          "PPO", $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}"
+          "PPO",
+          (let targets = if valueTargets = "reference" then "" else $", value targets {valueTargets}"
+           $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}{targets}")
           "seed / threads", $"""{seed} / {threads}{if concurrent = 1 then ", policy and value updated concurrently" else ""}"""
           "evaluation",
           (if evalEvery > 0 then $"every {evalEvery} iterations, {evalCount} held-out meta-episodes (seed {RL2.Eval.Evaluate.heldOutSeed}); best in <run>/best" else "none")

@@ -173,6 +173,8 @@ let badInputs: (string * (string -> unit) * (string -> string) * string) list =
       trained,
       (fun d -> $"evaluate --checkpoint_dir {d} --model_name run --forget_bias 2"),
       "was trained with --forget_bias 1, not 2"
+      "unknown value targets", none, flag "train --standardize_advs 1 --value_targets returns", "--value_targets must be reference or lambda_return, got 'returns'"
+      "λ-return targets without standardisation", none, flag "train --value_targets lambda_return", "differs from the reference only with --standardize_advs 1"
       "negative evaluation interval", none, flag "train --eval_every -1", "--eval_every must not be negative"
       "one-episode evaluation", none, flag "train --eval_every 5 --eval_meta_episodes 1", "--eval_meta_episodes must be at least 2"
       "best checkpoint of a run trained without evaluations",
@@ -222,6 +224,10 @@ let robustness =
             Expect.stringContains out "--adam_lr_anneal_from was (unset), now 2" "annealing may start on a resume"
             let rates = RL2.Train.Metrics.read (Path.Combine(dir, "run")) |> Array.map (fun m -> m.Iteration, m.LearningRate)
             Expect.equal rates [| 1, 2e-4; 2, 1e-3; 3, 1e-3; 4, 5e-4 |] "the schedule of the flags in force at each iteration"
+            let code, out, err = run $"{small dir} --max_pol_iters 5 --adam_lr 1e-3 --adam_lr_anneal_from 2 --standardize_advs 1 --value_targets lambda_return"
+            Expect.equal code 0 err
+            Expect.stringContains out "--value_targets was (unset), now lambda_return" "the value targets may change on a resume"
+            Expect.stringContains out "value targets lambda_return" "and the summary says so"
         }
 
         test "the forget bias is saved with a run, and a run saved before the flag existed resumes and evaluates as 1.0" {

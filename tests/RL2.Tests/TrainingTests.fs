@@ -94,6 +94,11 @@ let tests =
             let centred = Trainer.credit Communicator.single { s with StandardizeAdvantages = true } batch
             expectFloat 1e-6f (float32 centred.RawMean) expected "raw mean, standardised"
             expectFloat 1e-5f (centred.Advantages.mean().item<float32> ()) 0.0f "standardised advantages have mean 0"
+            expectClose 1e-5f centred.Targets (batch.Values + centred.Advantages) "the reference's targets: V + standardised A"
+            let returns = Trainer.credit Communicator.single { s with StandardizeAdvantages = true; ValueTargets = Trainer.LambdaReturn } batch
+            expectClose 0.0f returns.Advantages centred.Advantages "the same standardised advantages"
+            expectClose 0.0f returns.Targets r "λ-return targets: GAE's V + A, before standardisation"
+            Expect.isGreaterThan (maxAbsDiff returns.Targets centred.Targets) 0.1f "which differ from the reference's"
         }
 
         test "a metrics line written before the advantage mean was logged reads back without it" {

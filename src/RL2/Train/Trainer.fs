@@ -15,6 +15,13 @@ open RL2.Nn
 open RL2.Rl
 open RL2.Dist
 
+/// What the value net regresses on once the advantages are standardised; without standardisation both are V + A.
+type ValueTargets =
+    /// V + standardised A, as SPEC §4 and the reference: the targets move by the advantages' unit scale.
+    | StandardisedAdvantage
+    /// V + A before standardisation, the λ-return: the value net keeps tracking the returns.
+    | LambdaReturn
+
 type Settings =
     { Task: TaskDistribution
       Architecture: Architecture
@@ -31,6 +38,7 @@ type Settings =
       Gamma: float32
       Lambda: float32
       StandardizeAdvantages: bool
+      ValueTargets: ValueTargets
       LearningRate: float
       /// None keeps the learning rate constant, as SPEC §5 does; Some a anneals it linearly after iteration a
       /// (see `learningRate`), the usual PPO schedule, for runs whose return levels off while the steps stay noisy.
@@ -65,6 +73,7 @@ let reference (task: TaskDistribution) (architecture: Architecture) =
       Gamma = 0.99f
       Lambda = 0.3f
       StandardizeAdvantages = false
+      ValueTargets = StandardisedAdvantage
       LearningRate = 2e-4
       AnnealFrom = None
       AdamEps = 1e-5
@@ -195,8 +204,12 @@ let credit (comm: Communicator) (s: Settings) (rollout: Rollout.Rollout) =
     let moment (t: Tensor) = using t _.item<float32>()
     let stats = Communicator.mean comm [| moment (a.mean()); if s.StandardizeAdvantages then moment (a.var(unbiased = false)) |]
     if s.StandardizeAdvantages then
-        let standardised, targets = Gae.standardise stats[0] stats[1] a rollout.Values
-        for t in [ a; r ] do t.Dispose()
+        let standardised, reset = Gae.standardise stats[0] stats[1] a rollout.Values
+        let targets, unused =
+            match s.ValueTargets with
+            | StandardisedAdvantage -> reset, r
+            | LambdaReturn -> r, reset
+        for t in [ a; unused ] do t.Dispose()
         { Advantages = standardised; Targets = targets; RawMean = float stats[0] }
     else
         { Advantages = a; Targets = r; RawMean = float stats[0] }
