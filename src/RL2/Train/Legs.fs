@@ -62,9 +62,8 @@ let read (run: string) =
         []
 
 /// Which iterations of a run that reached `lastIteration` each machine trained, e.g. "iterations
-/// 1–400: <cpu> (2 logical CPUs, 1 torch thread, 1 process)". A leg's iterations are those no later leg
-/// redid from an earlier checkpoint.
-/// None when no leg was recorded.
+/// 1–400: <cpu> (2 logical CPUs, 1 torch thread, 1 process)"; None when no leg was recorded. A leg's
+/// iterations are those no later leg redid from an earlier checkpoint.
 let describe (legs: Leg list) (lastIteration: int) =
     let machine (l: Leg) =
         let count n one many = if n = 1 then $"1 {one}" else $"{n} {many}"
