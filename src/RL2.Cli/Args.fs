@@ -273,7 +273,9 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     let gamma = r.GetResult(Discount_Gamma, defaultValue = 0.99)
     let lambda = r.GetResult(Gae_Lambda, defaultValue = 0.3)
     let standardize = r.GetResult(Standardize_Advs, defaultValue = 0)
-    let valueTargets = r.GetResult(Value_Targets, defaultValue = "reference")
+    let valueTargetsText = r.GetResult(Value_Targets, defaultValue = "reference")
+    let valueTargets =
+        choose "value_targets" valueTargetsText [ "reference", Trainer.StandardisedAdvantage; "lambda_return", Trainer.LambdaReturn ]
     let lr = r.GetResult(Adam_Lr, defaultValue = 2e-4)
     let annealFrom = r.TryGetResult Adam_Lr_Anneal_From
     let eps = r.GetResult(Adam_Eps, defaultValue = 1e-5)
@@ -317,8 +319,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
     check (gamma >= 0.0 && gamma <= 1.0) $"--discount_gamma must be in [0, 1], got {gamma}"
     check (lambda >= 0.0 && lambda <= 1.0) $"--gae_lambda must be in [0, 1], got {lambda}"
     check (standardize = 0 || standardize = 1) $"--standardize_advs must be 0 or 1, got {standardize}"
-    check (valueTargets = "reference" || valueTargets = "lambda_return") $"--value_targets must be reference or lambda_return, got '{valueTargets}'"
-    check (valueTargets = "reference" || standardize = 1) "--value_targets lambda_return differs from the reference only with --standardize_advs 1"
+    check (valueTargets = Trainer.StandardisedAdvantage || standardize = 1) "--value_targets lambda_return differs from the reference only with --standardize_advs 1"
     check (lr > 0.0) $"--adam_lr must be positive, got {lr}"
     annealFrom
     |> Option.iter (fun a -> check (a >= 0 && a < maxIters) $"--adam_lr_anneal_from must be at least 0 and below --max_pol_iters {maxIters}, got {a}")
@@ -346,7 +347,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           Gamma = float32 gamma
           Lambda = float32 lambda
           StandardizeAdvantages = (standardize = 1)
-          ValueTargets = (if valueTargets = "lambda_return" then Trainer.LambdaReturn else Trainer.StandardisedAdvantage)
+          ValueTargets = valueTargets
           LearningRate = lr
           AnnealFrom = annealFrom
           AdamEps = eps
@@ -386,8 +387,8 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
               "discount_gamma", string gamma
               "gae_lambda", string lambda
               "standardize_advs", string standardize
-              if valueTargets <> "reference" then
-                  "value_targets", valueTargets
+              if valueTargets <> Trainer.StandardisedAdvantage then
+                  "value_targets", valueTargetsText
               "adam_lr", string lr
               match annealFrom with
               | Some a -> "adam_lr_anneal_from", string a
@@ -411,7 +412,7 @@ let toTrainRequest (processes: int) (r: ParseResults<TrainArgs>) =
           (let schedule = annealFrom |> Option.map (fun a -> $", annealed linearly from iteration {a} to {maxIters}") |> Option.defaultValue ""
            $"AdamW lr {lr}{schedule}, eps {eps}, wd {wd}")
           "PPO",
-          (let targets = if valueTargets = "reference" then "" else $", value targets {valueTargets}"
+          (let targets = if valueTargets = Trainer.StandardisedAdvantage then "" else $", value targets {valueTargetsText}"
            $"clip {clip}, entropy {ent}, gamma {gamma}, lambda {lambda}, standardise {standardize = 1}{targets}")
           "seed / threads", $"""{seed} / {threads}{if concurrent = 1 then ", policy and value updated concurrently" else ""}"""
           "evaluation",

@@ -173,7 +173,7 @@ let badInputs: (string * (string -> unit) * (string -> string) * string) list =
       trained,
       (fun d -> $"evaluate --checkpoint_dir {d} --model_name run --forget_bias 2"),
       "was trained with --forget_bias 1, not 2"
-      "unknown value targets", none, flag "train --standardize_advs 1 --value_targets returns", "--value_targets must be reference or lambda_return, got 'returns'"
+      "unknown value targets", none, flag "train --standardize_advs 1 --value_targets returns", "--value_targets must be one of reference, lambda_return, got 'returns'"
       "λ-return targets without standardisation", none, flag "train --value_targets lambda_return", "differs from the reference only with --standardize_advs 1"
       "negative evaluation interval", none, flag "train --eval_every -1", "--eval_every must not be negative"
       "one-episode evaluation", none, flag "train --eval_every 5 --eval_meta_episodes 1", "--eval_meta_episodes must be at least 2"
