@@ -109,6 +109,9 @@ let main argv =
     | UsageError msg ->
         eprintfn "rl2: %s" msg
         2
+    | RunLock.RunInUse run ->
+        eprintfn "rl2: %s" (TrainCommand.runInUse run)
+        2
     | Checkpoint.DamagedCheckpoint(path, reason) ->
         eprintfn "rl2: cannot resume from %s: %s (move it aside to start afresh)" path reason
         2

@@ -105,6 +105,8 @@ let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceAr
     let req = checkedRequest recipe checkpointDir
     let run = req.Settings.RunDir.Value
     let carried = carriedDir resultsDir recipe
+    // Held from before the restore to after the carry, both of which write the run.
+    use _ = RunLock.acquire run
     Snapshot.restore carried run
     |> Option.iter (fun i -> Progress.note $"restored iteration {i} of the run from {carried}, which was ahead of {run}")
     let changed = TrainCommand.checkResume run req.Config

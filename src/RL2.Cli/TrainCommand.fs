@@ -12,6 +12,10 @@ open RL2.Train
 open RL2.Report
 open RL2.Cli.Args
 
+/// What a second job on a run being trained is told.
+let runInUse (run: string) =
+    $"{run} is being trained by another process; wait for it to stop, or train under another --model_name"
+
 /// Refuses a resume whose flags do not fit the run's checkpoints; returns the flags that changed.
 let checkResume (run: string) (now: RunConfig.Config) =
     let describe diffs = diffs |> List.map (fun (k, a, b) -> $"--{k} was {a}, now {b}") |> String.concat "; "
@@ -66,6 +70,8 @@ let train (comm: Communicator) (req: TrainRequest) (changed: string option) (tim
     torch.set_num_threads req.Threads
     // One voice for the whole job: process 0 prints and writes, the others train silently.
     let lead = comm.Rank = 0
+    // Taken before the run's records are written, so a job started twice leaves the first one's alone.
+    use _ = RunLock.ofRun (if lead then req.Settings.RunDir else None)
     let progress =
         if lead then
             Progress.widen ()
@@ -116,6 +122,9 @@ let private trainUnderMpi (req: TrainRequest) (changed: string option) =
     | Trainer.TrainingDiverged(iteration, quantity) ->
         eprintfn "rl2: rank %d: training stopped at iteration %d: the %s is not finite" comm.Rank iteration quantity
         Mpi.abort 1
+    | RunLock.RunInUse run ->
+        eprintfn "rl2: %s" (runInUse run)
+        Mpi.abort 2
     | e ->
         eprintfn "rl2: rank %d: %s\n%O" comm.Rank e.Message e
         Mpi.abort 1

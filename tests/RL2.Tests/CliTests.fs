@@ -32,6 +32,20 @@ let run (args: string) =
     p.WaitForExit()
     p.ExitCode, out.Result, err
 
+/// Waits (at most 2 minutes) until the run `<dir>/run` has checkpointed at least `n` iterations.
+let waitForCheckpoints (dir: string) (n: int) =
+    let trainerDir = Path.Combine(dir, "run", "trainer")
+    let saved () = Directory.Exists trainerDir && Directory.GetFiles(trainerDir, "*.ckpt").Length >= n
+    let deadline = DateTime.UtcNow.AddMinutes 2.0
+    while not (saved ()) && DateTime.UtcNow < deadline do
+        Thread.Sleep 50
+    Expect.isTrue (saved ()) $"{n} checkpoints written"
+
+/// The iterations `<dir>/run/metrics.jsonl` logs, in its order.
+let loggedIterations (dir: string) =
+    File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
+    |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
+
 let small dir =
     $"train --checkpoint_dir {dir} --model_name run --meta_episode_len 6 --num_features 8 --meta_episodes_per_policy_update 30 --ppo_opt_epochs 1"
 
@@ -61,44 +75,53 @@ let tests =
 
         test "a killed run resumes from its latest checkpoint and the iteration count continues" {
             let dir = TrainingTests.tempDir ()
-            let trainerDir = Path.Combine(dir, "run", "trainer")
             use p = start $"{small dir} --max_pol_iters 1000"
-            let deadline = DateTime.UtcNow.AddMinutes 2.0
-            let saved () = Directory.Exists trainerDir && Directory.GetFiles(trainerDir, "*.ckpt").Length >= 3
-            while not (saved ()) && DateTime.UtcNow < deadline do
-                Thread.Sleep 50
+            waitForCheckpoints dir 3
             p.Kill true
             p.WaitForExit()
-            Expect.isTrue (saved ()) "checkpoints were written before the kill"
             let code, out, err = run $"{small dir} --max_pol_iters 12"
             Expect.equal code 0 $"resumed run succeeds: {err}"
             Expect.stringContains out "resuming from the checkpoint of iteration" "says it resumes"
-            let iterations =
-                File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
-                |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
-            Expect.equal iterations [| 1..12 |] "every iteration logged once, in order"
+            Expect.equal (loggedIterations dir) [| 1..12 |] "every iteration logged once, in order"
         }
 
         test "SIGTERM stops a run cleanly after the iteration under way, checkpointed" {
             let dir = TrainingTests.tempDir ()
-            let trainerDir = Path.Combine(dir, "run", "trainer")
             use p = start $"{small dir} --max_pol_iters 100000"
             let out = p.StandardOutput.ReadToEndAsync()
             let err = p.StandardError.ReadToEndAsync()
-            let deadline = DateTime.UtcNow.AddMinutes 2.0
-            while not (Directory.Exists trainerDir && Directory.GetFiles(trainerDir, "*.ckpt").Length >= 2) && DateTime.UtcNow < deadline do
-                Thread.Sleep 50
+            waitForCheckpoints dir 2
             Posix.kill (p.Id, Posix.sigterm) |> ignore
             Expect.isTrue (p.WaitForExit 60_000) "the run ends"
             Expect.equal p.ExitCode 0 $"a requested stop is not a failure: {err.Result}"
             Expect.stringContains out.Result "stopping after this iteration" "says what it does"
-            let iterations =
-                File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
-                |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
+            let iterations = loggedIterations dir
             let last = Array.last iterations
             Expect.equal iterations [| 1..last |] "every iteration logged once, in order"
             Expect.stringContains out.Result $"done: iteration {last}," "the last logged iteration is the one it stopped after"
             Expect.equal (RL2.Train.Checkpoint.latest (Path.Combine(dir, "run"))) (Some last) "and it is checkpointed"
+        }
+
+        test "a second rl2 on a run being trained is refused in one line and leaves the first run alone" {
+            let dir = TrainingTests.tempDir ()
+            let config = Path.Combine(dir, "run", "config.json")
+            use first = start $"{small dir} --max_pol_iters 100000"
+            // Drained, so that the first run never blocks on a full pipe.
+            first.StandardOutput.ReadToEndAsync() |> ignore
+            waitForCheckpoints dir 2
+            let saved = File.ReadAllText config
+            let code, _, err = run $"{small dir} --max_pol_iters 100000 --adam_lr 1e-3"
+            Expect.equal code 2 $"refused: {err}"
+            let runDir = Path.Combine(dir, "run")
+            Expect.equal (err.Trim()) $"rl2: {runDir} is being trained by another process; wait for it to stop, or train under another --model_name" "one line naming the run"
+            Expect.equal (File.ReadAllText config) saved "the first run's flags are not overwritten"
+            Posix.kill (first.Id, Posix.sigterm) |> ignore
+            Expect.isTrue (first.WaitForExit 60_000) "the first run ends"
+            let iterations = loggedIterations dir
+            Expect.equal iterations [| 1 .. Array.last iterations |] "the first run's iterations, each logged once"
+            let code, out, err = run $"{small dir} --max_pol_iters {Array.last iterations + 1}"
+            Expect.equal code 0 $"free once the first run has stopped: {err}"
+            Expect.stringContains out $"resuming from the checkpoint of iteration {Array.last iterations}" "and it resumes"
         }
     ]
 
@@ -261,10 +284,7 @@ let robustness =
                 p.WaitForExit()
             let code, out, err = run args
             Expect.equal code 0 $"the final run finishes: {err}"
-            let iterations =
-                File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
-                |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
-            Expect.equal iterations [| 1..40 |] "every iteration logged once, in order"
+            Expect.equal (loggedIterations dir) [| 1..40 |] "every iteration logged once, in order"
             Expect.equal (RL2.Train.Checkpoint.latest (Path.Combine(dir, "run"))) (Some 40) "final checkpoint"
         }
     ]

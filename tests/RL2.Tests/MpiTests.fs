@@ -215,8 +215,11 @@ let tests =
             let dir = TrainingTests.tempDir ()
             let code, _, _ = CliTests.run $"{CliTests.small dir} --max_pol_iters 2"
             Expect.equal code 0 "a first run leaves a checkpoint"
+            // Checkpoints and metrics only: process 0 may have rewritten config.json and opened a TensorBoard
+            // file, and after the abort it may still hold the run's lock for a moment.
             let files () =
                 Directory.GetFiles(Path.Combine(dir, "run"), "*", SearchOption.AllDirectories)
+                |> Array.filter (fun f -> f.EndsWith ".ckpt" || Path.GetFileName f = "metrics.jsonl")
                 |> Array.sort
                 |> Array.map (fun f -> f, File.ReadAllBytes f)
             let before = files ()
@@ -229,18 +232,12 @@ let tests =
             Expect.isLessThan clock.Elapsed.TotalSeconds 30.0 "the job ends within 30 s"
             Expect.notEqual code 0 "non-zero exit"
             Expect.stringContains (out + err) "rl2: rank 1: process 0's networks do not fit this process's" $"the rank and the error\n{out}\n{err}"
-            // Checkpoints and metrics; process 0 may have rewritten config.json and opened a TensorBoard file.
-            let kept (entries: (string * byte[])[]) =
-                entries |> Array.filter (fun (f, _) -> f.EndsWith ".ckpt" || Path.GetFileName f = "metrics.jsonl")
-            Expect.equal (kept (files ())) (kept before) "the checkpoint and metrics are untouched"
+            Expect.equal (files ()) before "the checkpoint and metrics are untouched"
 
         mpiTest "a rank killed mid-run ends the job within 30 s and the last checkpoint resumes" <| fun () ->
             let dir = TrainingTests.tempDir ()
-            let trainerDir = Path.Combine(dir, "run", "trainer")
             let job = mpiexec $"-n 2 {CliTests.rl2} {CliTests.small dir} --max_pol_iters 1000"
-            let deadline = DateTime.UtcNow.AddMinutes 2.0
-            while not (Directory.Exists trainerDir && Directory.GetFiles(trainerDir, "*.ckpt").Length >= 3) && DateTime.UtcNow < deadline do
-                Threading.Thread.Sleep 50
+            CliTests.waitForCheckpoints dir 3
             let clock = Stopwatch.StartNew()
             using (Process.GetProcessById(rankPid job.Process.Id 1)) (fun p -> p.Kill())
             let code, out, err = finish (TimeSpan.FromSeconds 60.0) job

@@ -102,6 +102,8 @@ type Agent private (settings: Trainer.Settings, learner: Trainer.Learner) =
         torch.set_num_threads options.Threads
         let progress = { Trainer.Progress.silent with Iteration = fun m -> if not (isNull onIteration) then onIteration.Invoke m }
         let learner = Trainer.createLearner s
+        // Held from the leg's record on, so a second process neither records a leg nor trains.
+        use _ = RunLock.ofRun s.RunDir
         s.RunDir |> Option.iter (fun run -> Legs.start run s.MaxIterations options.Threads 1)
         Trainer.trainLearner Dist.Communicator.single s learner progress |> ignore
         Agent(s, learner)

@@ -369,10 +369,13 @@ module Options =
 
 /// Trains `learner` until `MaxIterations` (or the time limit), resuming from the newest intact
 /// checkpoint in `RunDir` if there is one; returns the last iteration's metrics, reported on process 0.
+/// Raises RunLock.RunInUse, before touching the run, when another process is training it.
 /// A non-finite loss or gradient raises TrainingDiverged before that iteration is checkpointed, so
 /// the last good checkpoint stays the newest. With an evaluation, process 0 alone plays the held-out
 /// tasks and keeps `<run>/best/`, the checkpoint that scored highest so far, across resumes.
 let trainWith (comm: Communicator) (s: Settings) (options: Options) (learner: Learner) (progress: Progress) =
+    // Process 0 alone writes the run, so it alone guards it; before the resume reads anything.
+    use _ = RunLock.ofRun (if comm.Rank = 0 then s.RunDir else None)
     Memory.configure () |> ignore
     let leg = Stopwatch.StartNew()
     let gen = generator s.Seed (1 + comm.Rank)
