@@ -44,6 +44,10 @@ let private standardisedGruMdp = "--environment tabular_mdp --meta_episode_len 1
 /// The flags mdp-n10-snail and the runs that continue or vary it share.
 let private snailMdp = "--environment tabular_mdp --architecture snail --num_features 32 --meta_episode_len 100 --adam_lr 1e-3 --meta_episodes_per_policy_update 120"
 
+/// A recipe going on from `recipe`'s run at `iteration`, whose snapshot `commit` carried.
+let private continuing (recipe: string) (iteration: int) (commit: string) =
+    Some { From = recipe; Iteration = iteration; Commit = commit }
+
 /// The papers' 6.7 and 6.8 on n = 10, k = 5 are within their own ±0.14 sampling noise of the exact
 /// Bayes-optimal 6.660, which no policy exceeds in expectation.
 let private ceiling = Near(6.660, 0.05)
@@ -54,6 +58,7 @@ let table: Recipe list =
         Setup = BanditSetup(10, 5)
         Flags = "--meta_episode_len 10 --num_features 256 --adam_lr 2e-4 --meta_episodes_per_policy_update 600 --max_pol_iters 400 --eval_every 10 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = ceiling
         Deviations = "6 000 steps per iteration (paper 240 000); the paper's GRU of 256 features and learning rate 2e-4"
         Why =
@@ -66,6 +71,7 @@ let table: Recipe list =
         Setup = BanditSetup(10, 5)
         Flags = "--meta_episode_len 10 --num_features 256 --adam_lr 2e-4 --meta_episodes_per_policy_update 4800 --meta_episodes_per_learner_batch 480 --max_pol_iters 600 --eval_every 10 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = ceiling
         Deviations = "48 000 steps per iteration (paper 240 000); the paper's GRU of 256 features, learning rate 2e-4 and effective minibatch of 480 meta-episodes"
         Why =
@@ -78,6 +84,7 @@ let table: Recipe list =
         Setup = BanditSetup(100, 5)
         Flags = "--meta_episode_len 100 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1000 --eval_every 10 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 78.7
         Deviations = smallerIterations "24 000"
         Why =
@@ -96,6 +103,7 @@ let table: Recipe list =
         Setup = BanditSetup(100, 5)
         Flags = "--meta_episode_len 100 --num_features 256 --adam_lr 2e-4 --meta_episodes_per_policy_update 960 --meta_episodes_per_learner_batch 480 --max_pol_iters 159 --eval_every 10 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 78.7
         Deviations = "96 000 steps per iteration (paper 240 000); the paper's GRU of 256 features, learning rate 2e-4 and effective minibatch of 480 meta-episodes"
         Why =
@@ -111,6 +119,7 @@ let table: Recipe list =
         Setup = BanditSetup(100, 5)
         Flags = standardisedBandit100 + " --max_pol_iters 2000 --eval_every 20 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 78.7
         Deviations = standardisedSmallerIterations "12 000"
         Why =
@@ -124,6 +133,7 @@ let table: Recipe list =
         Setup = BanditSetup(100, 5)
         Flags = standardisedBandit100 + " --max_pol_iters 600 --eval_every 20 --seed 1"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 78.7
         Deviations = standardisedSmallerIterations "12 000"
         Why =
@@ -141,6 +151,7 @@ let table: Recipe list =
         Setup = BanditSetup(100, 5)
         Flags = standardisedBandit100 + " --value_targets lambda_return --max_pol_iters 600 --eval_every 20 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 78.7
         Deviations = standardisedSmallerIterations "12 000" + lambdaReturnTargets
         Why =
@@ -162,6 +173,7 @@ let table: Recipe list =
         Setup = BanditSetup(100, 5)
         Flags = standardisedBandit100 + " --ppo_ent_coef 0.05 --max_pol_iters 600 --eval_every 20 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 78.7
         Deviations = standardisedSmallerIterations "12 000" + largerEntropyBonus "0.05"
         Why =
@@ -180,6 +192,7 @@ let table: Recipe list =
         Setup = BanditSetup(100, 5)
         Flags = standardisedBandit100 + " --gae_lambda 0.95 --max_pol_iters 300 --eval_every 20 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 78.7
         Deviations = standardisedSmallerIterations "12 000" + longerCreditHorizon
         Why =
@@ -197,6 +210,7 @@ let table: Recipe list =
         Setup = BanditSetup(100, 5)
         Flags = standardisedBandit100 + " --max_pol_iters 2500 --adam_lr_anneal_from 2000 --eval_every 20 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 78.7
         Deviations = standardisedSmallerIterations "12 000" + annealed 2000 2500
         Why =
@@ -214,6 +228,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = "--environment tabular_mdp --meta_episode_len 100 --num_features 256 --adam_lr 1e-3 --meta_episodes_per_policy_update 240 --max_pol_iters 1000 --eval_every 10 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 157.3
         Deviations = smallerIterations "24 000"
         Why =
@@ -224,6 +239,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = "--environment tabular_mdp --meta_episode_len 100 --num_features 256 --adam_lr 2e-4 --meta_episodes_per_policy_update 2400 --meta_episodes_per_learner_batch 480 --max_pol_iters 100 --eval_every 5 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 157.3
         Deviations = "none but the number of iterations: the paper's 240 000 steps per iteration, GRU of 256 features, learning rate 2e-4 and effective minibatch of 480 meta-episodes"
         Why =
@@ -246,6 +262,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = standardisedGruMdp + " --max_pol_iters 6000 --eval_every 20 --seed 0"
         Agent = "GRU"
+        StartsFrom = None
         Goal = AtLeast 157.3
         Deviations = standardisedSmallerIterations "12 000"
         Why =
@@ -268,6 +285,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = standardisedGruMdp + " --max_pol_iters 6400 --adam_lr_anneal_from 5600 --eval_every 20 --seed 0"
         Agent = "GRU"
+        StartsFrom = continuing "mdp-n10-gru-standardized" 5567 "a6a545100f9b8e8a965fb56a89161757d130a19c"
         Goal = AtLeast 157.3
         Deviations = standardisedSmallerIterations "12 000" + annealed 5600 6400
         Why =
@@ -281,11 +299,25 @@ let table: Recipe list =
           + "peak scored 151.10 ± 0.53 and the final checkpoint 150.98 ± 0.53 (mdp-n10-gru-standardized: 147.31), 10.9 below "
           + "BEB (posterior) and 6.2 short; papers' measure 152.51 at iteration 6355. Resumed at 5567 and 6099, 0.5 hours "
           + "for the 833 iterations." }
+      { Name = "mdp-n10-gru-standardized-annealed-late"
+        Title = "GRU on 10 episodes of random tabular MDPs, standardised advantages, 1 200 more iterations before the anneal"
+        Setup = MdpSetup 10
+        Flags = standardisedGruMdp + " --max_pol_iters 7600 --adam_lr_anneal_from 6800 --eval_every 20 --seed 0"
+        Agent = "GRU"
+        StartsFrom = continuing "mdp-n10-gru-standardized" 5567 "a6a545100f9b8e8a965fb56a89161757d130a19c"
+        Goal = AtLeast 157.3
+        Deviations = standardisedSmallerIterations "12 000" + annealed 6800 7600
+        Why =
+          "mdp-n10-gru-standardized-annealed lifted the GRU by 3.8 with an anneal from iteration 5600, while the run was "
+          + "still gaining about 0.3 per 100 iterations at 1e-3; this tests whether 1 200 more iterations at 1e-3 before the "
+          + "same 800-iteration anneal add to that lift. Its flags equal mdp-n10-gru-standardized's up to iteration 6800, "
+          + "so it starts from that run's committed snapshot of iteration 5567, as mdp-n10-gru-standardized-annealed did." }
       { Name = "bandit-n10-k5-snail"
         Title = "SNAIL on 10-pull, 5-arm Bernoulli bandits"
         Setup = BanditSetup(10, 5)
         Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 1e-3 --meta_episodes_per_policy_update 1200 --max_pol_iters 1000 --eval_every 10 --seed 0"
         Agent = "SNAIL"
+        StartsFrom = None
         Goal = ceiling
         Deviations = smallerIterations "12 000"
         Why = "The GRU recipe's iterations, with the papers' SNAIL of 32 features. The goal is the Bayes-optimal 6.660: the published 6.6 and 6.8 are within their own sampling noise of that ceiling." }
@@ -294,6 +326,7 @@ let table: Recipe list =
         Setup = BanditSetup(10, 5)
         Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 2e-4 --meta_episodes_per_policy_update 2400 --meta_episodes_per_learner_batch 480 --max_pol_iters 800 --eval_every 10 --seed 0"
         Agent = "SNAIL"
+        StartsFrom = None
         Goal = ceiling
         Deviations = snailBatch480
         Why =
@@ -308,6 +341,7 @@ let table: Recipe list =
         Setup = BanditSetup(10, 5)
         Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 2e-4 --meta_episodes_per_policy_update 2400 --meta_episodes_per_learner_batch 480 --max_pol_iters 500 --adam_lr_anneal_from 250 --eval_every 10 --seed 0"
         Agent = "SNAIL"
+        StartsFrom = None
         Goal = ceiling
         Deviations = snailBatch480 + annealed 250 500
         Why =
@@ -326,6 +360,7 @@ let table: Recipe list =
         Setup = BanditSetup(10, 5)
         Flags = "--architecture snail --num_features 32 --meta_episode_len 10 --adam_lr 2e-4 --meta_episodes_per_policy_update 2400 --meta_episodes_per_learner_batch 480 --max_pol_iters 500 --adam_lr_anneal_from 250 --eval_every 10 --seed 1"
         Agent = "SNAIL"
+        StartsFrom = None
         Goal = ceiling
         Deviations = snailBatch480 + annealed 250 500
         Why =
@@ -340,6 +375,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --max_pol_iters 1400 --eval_every 10 --seed 0"
         Agent = "SNAIL"
+        StartsFrom = None
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000"
         Why =
@@ -359,6 +395,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --max_pol_iters 2000 --eval_every 10 --seed 0"
         Agent = "SNAIL"
+        StartsFrom = continuing "mdp-n10-snail" 1174 "ec9ed254b7dc9cfca77f1e9ee700f103ca9efe6c"
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000"
         Why =
@@ -375,6 +412,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --max_pol_iters 2400 --adam_lr_anneal_from 2000 --eval_every 10 --seed 0"
         Agent = "SNAIL"
+        StartsFrom = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000" + annealed 2000 2400
         Why =
@@ -394,6 +432,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --max_pol_iters 2800 --adam_lr_anneal_from 2000 --eval_every 20 --seed 0"
         Agent = "SNAIL"
+        StartsFrom = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000" + annealed 2000 2800
         Why =
@@ -411,6 +450,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --gae_lambda 0.95 --max_pol_iters 2400 --adam_lr_anneal_from 2000 --eval_every 10 --seed 0"
         Agent = "SNAIL"
+        StartsFrom = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000" + annealed 2000 2400 + longerCreditHorizon
         Why =
@@ -426,8 +466,8 @@ let table: Recipe list =
           + "0.27, and as the rate fell it recovered only to 154.6-156.2 (best 156.16 at 2350), where the 0.3 anneal had "
           + "reached 157.3-158.0 by 2150. On the fresh tasks the final checkpoint scored 157.04 ± 0.52, 1.9 below "
           + "mdp-n10-snail-annealed's 158.96 and 4.9 ± 0.4 below BEB (posterior); the peak is the inherited iteration 1920 "
-          + "(156.91). 0.7 hours for the 400 iterations. The snapshot is dropped now the run is finished, so a rerun on a "
-          + "clean clone trains all 2 400 iterations at λ 0.95, not the experiment measured here." } ]
+          + "(156.91). 0.7 hours for the 400 iterations. A rerun on a clean clone reads that start from the repository's "
+          + "history, so it is the experiment measured here." } ]
 
 /// A recipe by name, or a usage error naming them all.
 let find (name: string) =

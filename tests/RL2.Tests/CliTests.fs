@@ -21,16 +21,22 @@ let rl2 =
     let rel = Path.GetRelativePath(Path.Combine(repositoryRoot, "tests", "RL2.Tests"), AppContext.BaseDirectory)
     Path.Combine(repositoryRoot, "src", "RL2.Cli", rel, "rl2")
 
-let start (args: string) =
-    let psi = ProcessStartInfo(rl2, args, RedirectStandardOutput = true, RedirectStandardError = true)
+/// rl2 started in the directory `cwd`.
+let startIn (cwd: string) (args: string) =
+    let psi = ProcessStartInfo(rl2, args, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = cwd)
     Process.Start psi
 
-let run (args: string) =
-    use p = start args
+let start (args: string) = startIn Environment.CurrentDirectory args
+
+/// rl2 run to its end in the directory `cwd`: exit code, stdout, stderr.
+let runIn (cwd: string) (args: string) =
+    use p = startIn cwd args
     let out = p.StandardOutput.ReadToEndAsync()
     let err = p.StandardError.ReadToEnd()
     p.WaitForExit()
     p.ExitCode, out.Result, err
+
+let run (args: string) = runIn Environment.CurrentDirectory args
 
 /// Waits (at most 2 minutes) until the run `<dir>/run` has checkpointed at least `n` iterations.
 let waitForCheckpoints (dir: string) (n: int) =

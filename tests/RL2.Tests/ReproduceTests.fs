@@ -167,7 +167,8 @@ let reproduction =
                   Agent = "GRU"
                   Goal = Reproduction.Near(6.66, 0.05)
                   Deviations = "4 iterations"
-                  Why = "a test." }
+                  Why = "a test."
+                  StartsFrom = None }
             let spec: Evaluate.NetworkSpec = { Task = s.Task; Architecture = Architecture.gru; NumFeatures = 16; MetaEpisodeLen = 10 }
             let heard = ResizeArray()
             let o = Reproduction.assess recipe spec run 2L 300 "tiny.png" (fun label k s -> heard.Add((label, k, s.Mean)))
@@ -220,9 +221,14 @@ let reproduction =
 let cli =
     testSequenced
     <| testList "rl2 reproduce" [
-        test "without a recipe it lists every recipe with its train flags" {
-            let code, out, err = CliTests.run "reproduce"
+        test "without a recipe it lists every recipe with its train flags, and where the continuing ones start" {
+            let code, out, err = CliTests.runIn CliTests.repositoryRoot "reproduce"
             Expect.equal code 0 err
+            let starts = out.Split('\n') |> Array.filter (fun l -> l.Contains "starting from ")
+            Expect.isGreaterThanOrEqual starts.Length 6 "the anneals and extensions of the MDP runs continue others"
+            for line in starts do
+                Expect.isFalse (line.Contains "unavailable") $"each start is in the history, whole, and resumes under its recipe's flags: {line}"
+            Expect.stringContains out "starting from mdp-n10-snail-extended's iteration 2000 (69f4683:docs/results/unfinished/mdp-n10-snail-extended/iter_00002000)" "named with its commit"
             for name in [ "bandit-n10-k5-gru"; "bandit-n100-k5-gru"; "mdp-n10-gru"; "bandit-n10-k5-snail"; "mdp-n10-snail" ] do
                 Expect.stringContains out name name
             Expect.stringContains out "--architecture snail --num_features 32" "SNAIL's width"
@@ -261,6 +267,26 @@ let cli =
             let page = File.ReadAllText(Path.Combine(dir, "results.md"))
             let logged = Metrics.read run |> Array.maxBy _.MeanReturn
             Expect.stringContains page $"| [bandit-n10-k5-gru](#bandit-n10-k5-gru) | 6.7 / 6.7 | %.2f{logged.MeanReturn} (iteration {logged.Iteration}) | in progress, iteration 2 of" "the page says how far it got"
+        }
+
+        test "a continuing recipe starts where the measured run started, once, and says when its start is missing" {
+            let dir = TrainingTests.tempDir ()
+            let args = $"reproduce mdp-n10-gru-standardized-annealed-late --checkpoint_dir {dir} --results_dir {dir}/results --iterations 1"
+            let code, out, err = CliTests.runIn CliTests.repositoryRoot args
+            Expect.equal code 0 err
+            Expect.stringContains out "started from mdp-n10-gru-standardized's iteration 5567" "from its start"
+            Expect.stringContains out "resuming from the checkpoint of iteration 5567" "and resumed from it"
+            let run = Path.Combine(dir, "recipes", "mdp-n10-gru-standardized-annealed-late")
+            Expect.equal (Metrics.read run |> Array.map _.Iteration |> Array.last) 5568 "trains the next iteration"
+            Expect.equal (Checkpoint.tryBest run |> Option.map _.Iteration) (Some 5540) "the start's best is kept"
+            let code, out, err = CliTests.runIn CliTests.repositoryRoot args
+            Expect.equal code 0 err
+            Expect.isFalse (out.Contains "started from") "not started again"
+            Expect.stringContains out "resuming from the checkpoint of iteration 5568" "goes on from its own checkpoint"
+            let code, _, err = CliTests.runIn (TrainingTests.tempDir ()) $"reproduce mdp-n10-gru-standardized-annealed-late --checkpoint_dir {dir}/other --results_dir {dir}/results-other"
+            Expect.equal code 2 "no repository here"
+            Expect.equal (err.Trim().Split('\n').Length) 1 $"one line: {err}"
+            Expect.stringContains err "is not in the history of a git repository" "says what is missing"
         }
 
         test "a recipe's run is carried in its results directory and resumes from there on a machine without its checkpoints" {

@@ -25,6 +25,11 @@ type Goal =
         | AtLeast v -> mean >= v
         | Near(v, t) -> abs (mean - v) <= t
 
+/// Where a recipe that goes on from another recipe's run starts: that run's snapshot of `Iteration`,
+/// kept in the repository's history at `Commit` (which carried it as `docs/results/unfinished/<From>/`),
+/// so a clean clone starts the measured experiment where it started, and the snapshot is stored once.
+type Start = { From: string; Iteration: int; Commit: string }
+
 type Recipe =
     { Name: string
       /// What it reproduces, in a few words.
@@ -39,7 +44,9 @@ type Recipe =
       /// The settings that differ from the paper's, briefly (for the table).
       Deviations: string
       /// Why they differ.
-      Why: string }
+      Why: string
+      /// The run it goes on from, if any; None trains from iteration 0.
+      StartsFrom: Start option }
 
 /// The fresh held-out tasks of the final evaluation: another seed than the periodic evaluations'
 /// (`Evaluate.heldOutSeed`), so choosing the peak on those does not bias the number.
