@@ -14,7 +14,7 @@ open RL2.Cli.Args
 let private fail msg = raise (UsageError msg)
 
 /// The train request of a recipe, in its own run directory.
-let request (recipe: Reproduction.Recipe) (checkpointDir: string) =
+let private request (recipe: Reproduction.Recipe) (checkpointDir: string) =
     let argv =
         Array.append (recipe.Flags.Split(' ', StringSplitOptions.RemoveEmptyEntries)) [| "--checkpoint_dir"; checkpointDir; "--model_name"; $"recipes/{recipe.Name}" |]
     toTrainRequest 1 (ArgumentParser.Create<TrainArgs>().ParseCommandLine(argv, raiseOnUsage = false))
@@ -26,66 +26,6 @@ let private checkedRequest (recipe: Reproduction.Recipe) (checkpointDir: string)
         failwith $"recipe {recipe.Name}: its flags do not train for {recipe.Setup.Environment} {recipe.Setup.Label}"
     req
 
-/// Where a continuing recipe's start lies in the repository's history.
-let startPath (start: Reproduction.Start) = $"docs/results/unfinished/{start.From}/iter_%08d{start.Iteration}"
-
-let private describeStart (start: Reproduction.Start) =
-    $"{start.From}'s iteration {start.Iteration} ({start.Commit.Substring(0, 7)}:{startPath start})"
-
-/// git run on the repository at `repo`: its output bytes, or None when it fails (no git, not a clone,
-/// or a shallow one without that commit).
-let private git (repo: string) (args: string list) =
-    try
-        let psi = Diagnostics.ProcessStartInfo("git", RedirectStandardOutput = true, RedirectStandardError = true)
-        for a in "-C" :: repo :: args do
-            psi.ArgumentList.Add a
-        use p = Diagnostics.Process.Start psi
-        use bytes = new MemoryStream()
-        let err = p.StandardError.ReadToEndAsync()
-        p.StandardOutput.BaseStream.CopyTo bytes
-        p.WaitForExit()
-        err.Wait()
-        if p.ExitCode = 0 then Some(bytes.ToArray()) else None
-    with :? ComponentModel.Win32Exception ->
-        None
-
-/// The files of a continuing recipe's start, read out of the history of the repository at `repo`, in a
-/// new directory laid out as a snapshot directory (`iter_NNNNNNNN/…`) for Snapshot.restore.
-let readStart (repo: string) (start: Reproduction.Start) =
-    let missing () =
-        fail $"its start, {describeStart start}, is not in the history of a git repository at '{Path.GetFullPath repo}'; run from the root of a full (not shallow) clone"
-    let files =
-        match git repo [ "ls-tree"; "-r"; "--name-only"; start.Commit; "--"; startPath start ] with
-        | Some listing -> Text.Encoding.UTF8.GetString(listing).Split('\n', StringSplitOptions.RemoveEmptyEntries)
-        | None -> missing ()
-    if files.Length = 0 then missing ()
-    let dir = Path.Combine(Path.GetTempPath(), "rl2-start-" + Path.GetRandomFileName())
-    for f in files do
-        let target = Path.Combine(dir, Path.GetFileName(startPath start), Path.GetRelativePath(startPath start, f))
-        Directory.CreateDirectory(Path.GetDirectoryName target) |> ignore
-        match git repo [ "cat-file"; "blob"; $"{start.Commit}:{f}" ] with
-        | Some bytes -> File.WriteAllBytes(target, bytes)
-        | None -> missing ()
-    dir
-
-/// What keeps a continuing recipe from its start, without reading its checkpoints: the history at `repo`
-/// lacks the files of its iteration, or the flags it was trained with do not resume under the recipe's.
-let private startProblem (repo: string) (recipe: Reproduction.Recipe) (start: Reproduction.Start) =
-    let path = startPath start
-    let files =
-        git repo [ "ls-tree"; "-r"; "--name-only"; start.Commit; "--"; path ]
-        |> Option.map (fun listing -> set (Text.Encoding.UTF8.GetString(listing).Split('\n', StringSplitOptions.RemoveEmptyEntries)))
-        |> Option.defaultValue Set.empty
-    let needed = RunConfig.fileName :: [ for part in [ "policy_net"; "value_net"; "trainer" ] -> $"{part}/iter_%08d{start.Iteration}.ckpt" ]
-    match needed |> List.filter (fun f -> not (files.Contains $"{path}/{f}")) with
-    | [] ->
-        let saved = git repo [ "cat-file"; "blob"; $"{start.Commit}:{path}/{RunConfig.fileName}" ] |> Option.get
-        let config = Text.Json.JsonSerializer.Deserialize<Map<string, string>>(saved)
-        match (RunConfig.compare fixedFlags (completeConfig config) (request recipe "checkpoints").Config).Incompatible with
-        | [] -> None
-        | flags -> Some $"its flags do not resume it: {flags}"
-    | lacking -> Some $"missing from this repository's history: {lacking}"
-
 /// Every recipe is checked as it is listed, so a mistyped flag in the table fails the listing, not hours into a run.
 let private list () =
     printfn "recipes (dotnet fsi build.fsx reproduce <recipe> [--iterations K] [--minutes M]; rerun to resume):"
@@ -96,8 +36,8 @@ let private list () =
         printfn "  %s %s; goal %s" (r.Name.PadRight width) r.Title r.Goal.Text
         printfn "  %s rl2 train %s" (String.replicate width " ") r.Flags
         for start in Option.toList r.StartsFrom do
-            let problem = startProblem "." r start |> Option.map (sprintf " — unavailable: %s") |> Option.defaultValue ""
-            printfn "  %s starting from %s%s" (String.replicate width " ") (describeStart start) problem
+            let problem = Start.problem "." start (request r "checkpoints").Config |> Option.map (sprintf " — unavailable: %s") |> Option.defaultValue ""
+            printfn "  %s starting from %s%s" (String.replicate width " ") (Start.describe start) problem
     0
 
 /// Where an unfinished recipe's run is carried between machines: `<results_dir>/unfinished/<recipe>/`,
@@ -176,12 +116,12 @@ let private runRecipe (recipe: Reproduction.Recipe) (r: ParseResults<ReproduceAr
     match recipe.StartsFrom with
     | Some start when (Checkpoint.latest run).IsNone ->
         // rl2 reproduce runs from the repository's root, where build.fsx starts it.
-        let dir = readStart "." start
+        let dir = Start.read "." start
         try
             Snapshot.restore dir run |> ignore
         finally
             Directory.Delete(dir, true)
-        Progress.note $"started from {describeStart start}"
+        Progress.note $"started from {Start.describe start}"
     | _ -> ()
     let changed = TrainCommand.checkResume run req.Config
     let target = req.Settings.MaxIterations
