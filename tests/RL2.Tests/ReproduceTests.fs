@@ -214,6 +214,8 @@ let reproduction =
             let withProgress = Reproduction.page "results" [ recipe; other ] [ o ] (Map.ofList [ "other", p ])
             Expect.stringContains withProgress $"| [other](#other) | 6.6 / 6.8 | %.2f{best.MeanReturn} (iteration {best.Iteration}) | in progress, iteration 4 of 10: best so far" "an unfinished recipe's progress"
             Expect.stringContains withProgress "![learning curve of other so far](results/other-so-far.png)" "its curve so far"
+            let continuing = { other with StartsFrom = Some { From = "tiny"; Iteration = 4; Commit = "0123456789" } }
+            Expect.stringContains (Reproduction.page "results" [ recipe; continuing ] [ o ] Map.empty) "`rl2 train --meta_episode_len 10`, starting from tiny's iteration 4 (" "a continuing recipe says where it starts"
         }
     ]
 

@@ -312,7 +312,8 @@ let page (images: string) (recipes: Recipe list) (outcomes: Outcome list) (progr
     let pending (r: Recipe) =
         [ $"### {r.Name}"
           ""
-          $"{r.Title}: `rl2 train {r.Flags}` (`dotnet fsi build.fsx reproduce {r.Name}`). Not run to the end yet."
+          let start = r.StartsFrom |> Option.map (fun s -> $", starting from {s.From}'s iteration {s.Iteration}") |> Option.defaultValue ""
+          $"{r.Title}: `rl2 train {r.Flags}`{start} (`dotnet fsi build.fsx reproduce {r.Name}`). Not run to the end yet."
           ""
           match Map.tryFind r.Name progress with
           | Some p ->
