@@ -31,12 +31,12 @@ let private list () =
     printfn "recipes (dotnet fsi build.fsx reproduce <recipe> [--iterations K] [--minutes M]; rerun to resume):"
     let width = Recipes.table |> List.map _.Name.Length |> List.max
     for r in Recipes.table do
-        checkedRequest r "checkpoints" |> ignore
+        let req = checkedRequest r "checkpoints"
         printfn ""
         printfn "  %s %s; goal %s" (r.Name.PadRight width) r.Title r.Goal.Text
         printfn "  %s rl2 train %s" (String.replicate width " ") r.Flags
         for start in Option.toList r.StartsFrom do
-            let problem = Start.problem "." start (request r "checkpoints").Config |> Option.map (sprintf " — unavailable: %s") |> Option.defaultValue ""
+            let problem = Start.problem "." start req.Config |> Option.map (sprintf " — unavailable: %s") |> Option.defaultValue ""
             printfn "  %s starting from %s%s" (String.replicate width " ") (Start.describe start) problem
     0
 

@@ -44,10 +44,10 @@ let private blob (repo: string) (start: Reproduction.Start) (file: string) = git
 /// checkpoints: the history at `repo` lacks the files of its iteration, or its saved flags do not fit.
 let problem (repo: string) (start: Reproduction.Start) (now: RunConfig.Config) =
     let present = set (files repo start)
-    let needed = RunConfig.fileName :: [ for part in [ "policy_net"; "value_net"; "trainer" ] -> $"{part}/iter_%08d{start.Iteration}.ckpt" ]
-    match needed |> List.filter (fun f -> not (present.Contains $"{path start}/{f}")) with
+    let config = Path.Combine(path start, RunConfig.fileName)
+    match config :: Checkpoint.files (path start) start.Iteration |> List.filter (present.Contains >> not) with
     | [] ->
-        let saved = Text.Json.JsonSerializer.Deserialize<RunConfig.Config>((blob repo start $"{path start}/{RunConfig.fileName}").Value)
+        let saved = RunConfig.ofJson (Text.Encoding.UTF8.GetString (blob repo start config).Value)
         match (RunConfig.compare fixedFlags (completeConfig saved) now).Incompatible with
         | [] -> None
         | flags -> Some("it was trained with " + (flags |> List.map (fun (k, saved, here) -> $"--{k} {saved}, not {here}") |> String.concat "; "))

@@ -49,8 +49,7 @@ let waitForCheckpoints (dir: string) (n: int) =
 
 /// The iterations `<dir>/run/metrics.jsonl` logs, in its order.
 let loggedIterations (dir: string) =
-    File.ReadAllLines(Path.Combine(dir, "run", "metrics.jsonl"))
-    |> Array.map (fun l -> Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("iteration").GetInt32())
+    RL2.Train.Metrics.read (Path.Combine(dir, "run")) |> Array.map _.Iteration
 
 let small dir =
     $"train --checkpoint_dir {dir} --model_name run --meta_episode_len 6 --num_features 8 --meta_episodes_per_policy_update 30 --ppo_opt_epochs 1"

@@ -16,6 +16,9 @@ let save (run: string) (c: Config) =
     File.WriteAllText(tmp, JsonSerializer.Serialize(c, JsonSerializerOptions(WriteIndented = true)))
     File.Move(tmp, Path.Combine(run, fileName), true)
 
+/// A configuration from the text of a `config.json`.
+let ofJson (json: string) : Config = JsonSerializer.Deserialize<Map<string, string>> json
+
 /// The saved configuration, None if the run has none; Error if the file cannot be read.
 let load (run: string) : Result<Config option, string> =
     let path = Path.Combine(run, fileName)
@@ -23,7 +26,7 @@ let load (run: string) : Result<Config option, string> =
         Ok None
     else
         try
-            Ok(Some(JsonSerializer.Deserialize<Map<string, string>>(File.ReadAllText path)))
+            Ok(Some(ofJson (File.ReadAllText path)))
         with e ->
             Error $"{path} is not a valid run configuration ({e.Message.Split('\n')[0]})"
 
