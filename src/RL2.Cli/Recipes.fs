@@ -51,6 +51,12 @@ let private snailMdp = "--environment tabular_mdp --architecture snail --num_fea
 let private continuing (recipe: string) (iteration: int) (commit: string) =
     Some { From = recipe; Iteration = iteration; Commit = commit }
 
+/// mdp-n10-gru-standardized's last committed snapshot, where its anneals start.
+let private fromStandardisedGruMdp = continuing "mdp-n10-gru-standardized" 5567 "a6a545100f9b8e8a965fb56a89161757d130a19c"
+
+/// mdp-n10-snail-extended's last snapshot, where the SNAIL's anneals start.
+let private fromExtendedSnailMdp = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
+
 /// The papers' 6.7 and 6.8 on n = 10, k = 5 are within their own ±0.14 sampling noise of the exact
 /// Bayes-optimal 6.660, which no policy exceeds in expectation.
 let private ceiling = Near(6.660, 0.05)
@@ -308,7 +314,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = standardisedGruMdp + " --max_pol_iters 6400 --adam_lr_anneal_from 5600 --eval_every 20 --seed 0"
         Agent = "GRU"
-        StartsFrom = continuing "mdp-n10-gru-standardized" 5567 "a6a545100f9b8e8a965fb56a89161757d130a19c"
+        StartsFrom = fromStandardisedGruMdp
         Goal = AtLeast 157.3
         Deviations = standardisedSmallerIterations "12 000" + annealed 5600 6400
         Why =
@@ -327,7 +333,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = standardisedGruMdp + " --max_pol_iters 7600 --adam_lr_anneal_from 6800 --eval_every 20 --seed 0"
         Agent = "GRU"
-        StartsFrom = continuing "mdp-n10-gru-standardized" 5567 "a6a545100f9b8e8a965fb56a89161757d130a19c"
+        StartsFrom = fromStandardisedGruMdp
         Goal = AtLeast 157.3
         Deviations = standardisedSmallerIterations "12 000" + annealed 6800 7600
         Why =
@@ -347,7 +353,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = standardisedGruMdp + " --max_pol_iters 10400 --adam_lr_anneal_from 9600 --eval_every 20 --seed 0"
         Agent = "GRU"
-        StartsFrom = continuing "mdp-n10-gru-standardized" 5567 "a6a545100f9b8e8a965fb56a89161757d130a19c"
+        StartsFrom = fromStandardisedGruMdp
         Goal = AtLeast 157.3
         Deviations = standardisedSmallerIterations "12 000" + annealed 9600 10400
         Why =
@@ -456,7 +462,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --max_pol_iters 2400 --adam_lr_anneal_from 2000 --eval_every 10 --seed 0"
         Agent = "SNAIL"
-        StartsFrom = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
+        StartsFrom = fromExtendedSnailMdp
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000" + annealed 2000 2400
         Why =
@@ -476,7 +482,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --max_pol_iters 2800 --adam_lr_anneal_from 2000 --eval_every 20 --seed 0"
         Agent = "SNAIL"
-        StartsFrom = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
+        StartsFrom = fromExtendedSnailMdp
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000" + annealed 2000 2800
         Why =
@@ -494,7 +500,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --gae_lambda 0.95 --max_pol_iters 2400 --adam_lr_anneal_from 2000 --eval_every 10 --seed 0"
         Agent = "SNAIL"
-        StartsFrom = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
+        StartsFrom = fromExtendedSnailMdp
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000" + annealed 2000 2400 + longerCreditHorizon
         Why =
@@ -517,7 +523,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = snailMdp + " --max_pol_iters 2800 --adam_lr_anneal_from 2400 --eval_every 20 --seed 0"
         Agent = "SNAIL"
-        StartsFrom = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
+        StartsFrom = fromExtendedSnailMdp
         Goal = AtLeast 160.1
         Deviations = smallerIterations "12 000" + annealed 2400 2800
         Why =
