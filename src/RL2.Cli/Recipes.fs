@@ -65,6 +65,9 @@ let private continuing (recipe: string) (iteration: int) (commit: string) =
 /// mdp-n10-gru-standardized's last committed snapshot, where its anneals start.
 let private fromStandardisedGruMdp = continuing "mdp-n10-gru-standardized" 5567 "a6a545100f9b8e8a965fb56a89161757d130a19c"
 
+/// mdp-n10-gru-standardized-annealed-later's snapshot before its anneal, where the larger-iteration anneals start.
+let private fromLaterGruMdp = continuing "mdp-n10-gru-standardized-annealed-later" 9420 "3456b2bd9615fd83647c33158ff6a28277d96080"
+
 /// mdp-n10-snail-extended's last snapshot, where the SNAIL's anneals start.
 let private fromExtendedSnailMdp = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
 
@@ -385,7 +388,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = timesTheMetaEpisodes 2 standardisedGruMdp + " --max_pol_iters 10220 --adam_lr_anneal_from 9420 --eval_every 20 --seed 0"
         Agent = "GRU"
-        StartsFrom = continuing "mdp-n10-gru-standardized-annealed-later" 9420 "3456b2bd9615fd83647c33158ff6a28277d96080"
+        StartsFrom = fromLaterGruMdp
         Goal = AtLeast 157.3
         Deviations =
             standardisedSmallerIterations "12 000 to iteration 9420, then 24 000" + largerMinibatches 2 + annealed 9420 10220
@@ -406,7 +409,7 @@ let table: Recipe list =
         Setup = MdpSetup 10
         Flags = timesTheMetaEpisodes 4 standardisedGruMdp + " --max_pol_iters 10220 --adam_lr_anneal_from 9420 --eval_every 20 --seed 0"
         Agent = "GRU"
-        StartsFrom = continuing "mdp-n10-gru-standardized-annealed-later" 9420 "3456b2bd9615fd83647c33158ff6a28277d96080"
+        StartsFrom = fromLaterGruMdp
         Goal = AtLeast 157.3
         Deviations =
             standardisedSmallerIterations "12 000 to iteration 9420, then 48 000" + largerMinibatches 4 + annealed 9420 10220
