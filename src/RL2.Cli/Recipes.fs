@@ -69,10 +69,32 @@ let private continuing (recipe: string) (iteration: int) (commit: string) =
 let private fromStandardisedGruMdp = continuing "mdp-n10-gru-standardized" 5567 "a6a545100f9b8e8a965fb56a89161757d130a19c"
 
 /// mdp-n10-gru-standardized-annealed-later's snapshot before its anneal, where the larger-iteration anneals start.
-let private fromLaterGruMdp = continuing "mdp-n10-gru-standardized-annealed-later" 9420 "3456b2bd9615fd83647c33158ff6a28277d96080"
+let private laterGruMdpSnapshot = 9420
+
+let private fromLaterGruMdp =
+    continuing "mdp-n10-gru-standardized-annealed-later" laterGruMdpSnapshot "3456b2bd9615fd83647c33158ff6a28277d96080"
 
 /// mdp-n10-snail-extended's last snapshot, where the SNAIL's anneals start.
 let private fromExtendedSnailMdp = continuing "mdp-n10-snail-extended" 2000 "69f4683b93cb616c4abbeb0509fd448b6c0fedcc"
+
+/// An MDP GRU recipe going on from mdp-n10-gru-standardized-annealed-later's snapshot on `factor` times the
+/// meta-episodes per iteration, its rate annealed from iteration `from` to `last`: flags and deviations from one set
+/// of numbers.
+let private largerGruMdpAnneal name title (factor: int) (from: int) (last: int) why =
+    { Name = name
+      Title = title
+      Setup = MdpSetup 10
+      Flags =
+        timesTheMetaEpisodes factor standardisedGruMdp
+        + $" --max_pol_iters {last} --adam_lr_anneal_from {from} --eval_every 20 --seed 0"
+      Agent = "GRU"
+      StartsFrom = fromLaterGruMdp
+      Goal = AtLeast 157.3
+      Deviations =
+        standardisedSmallerIterations (largerIterationsFrom laterGruMdpSnapshot factor)
+        + largerMinibatches factor
+        + annealed from last
+      Why = why }
 
 /// The papers' 6.7 and 6.8 on n = 10, k = 5 are within their own ±0.14 sampling noise of the exact
 /// Bayes-optimal 6.660, which no policy exceeds in expectation.
@@ -386,65 +408,56 @@ let table: Recipe list =
           + "mdp-n10-gru-standardized-annealed-late's final (153.08), 7.4 ± 0.4 below BEB (posterior) and 2.7 short of "
           + "157.3; papers' measure 156.15 at iteration 10303. Resumed at 6145 and 9400; 3.6 hours for the 4 833 "
           + "iterations." }
-      { Name = "mdp-n10-gru-standardized-annealed-batch240"
-        Title = "GRU on 10 episodes of random tabular MDPs, standardised advantages, annealed on twice the meta-episodes per iteration"
-        Setup = MdpSetup 10
-        Flags = timesTheMetaEpisodes 2 standardisedGruMdp + " --max_pol_iters 10220 --adam_lr_anneal_from 9420 --eval_every 20 --seed 0"
-        Agent = "GRU"
-        StartsFrom = fromLaterGruMdp
-        Goal = AtLeast 157.3
-        Deviations =
-            standardisedSmallerIterations (largerIterationsFrom 9420 2) + largerMinibatches 2 + annealed 9420 10220
-        Why =
-          "mdp-n10-gru-standardized-annealed-later's anneal lifted its held-out return from 150.0 to 153.7 and its final "
-          + "checkpoint scored 154.59 on the fresh tasks, 2.7 short. Every one of its iterations steps on minibatches of 60 "
-          + "meta-episodes, an eighth of the paper's 480, and on the 10-pull bandits the paper's minibatch closed most of "
-          + "the GRU's gap (bandit-n10-k5-gru-batch480). This anneals the same run from its committed snapshot of "
-          + "iteration 9420 (at 1e-3, held-out 150.1) over the same 800 iterations with twice the meta-episodes per "
-          + "iteration and per minibatch: the same 16 Adam steps per iteration on gradients of half the variance, at "
-          + "about twice the time. The held-out return rose faster and further: 153.8 on average over 9621-9820 and "
-          + "154.7 over its last 400 iterations (best 155.26 at 10120; the batch-120 anneal: 153.7), the entropy falling "
-          + "from 0.45 to 0.19. On the fresh tasks the peak scored 155.66 ± 0.52 and the final checkpoint 155.40 ± 0.52, "
-          + "1.6 and 0.8 above mdp-n10-gru-standardized-annealed-later's, 6.3 ± 0.4 below BEB (posterior) and 1.6 short "
-          + "of 157.3; papers' measure 157.46 at iteration 10150. 1.2 hours for the 800 iterations, in one session." }
-      { Name = "mdp-n10-gru-standardized-annealed-batch480"
-        Title = "GRU on 10 episodes of random tabular MDPs, standardised advantages, annealed on four times the meta-episodes per iteration"
-        Setup = MdpSetup 10
-        Flags = timesTheMetaEpisodes 4 standardisedGruMdp + " --max_pol_iters 10220 --adam_lr_anneal_from 9420 --eval_every 20 --seed 0"
-        Agent = "GRU"
-        StartsFrom = fromLaterGruMdp
-        Goal = AtLeast 157.3
-        Deviations =
-            standardisedSmallerIterations (largerIterationsFrom 9420 4) + largerMinibatches 4 + annealed 9420 10220
-        Why =
-          "Annealing on twice the meta-episodes per iteration and per minibatch lifted the GRU's peak by 1.6 over the "
-          + "same anneal on 120 (mdp-n10-gru-standardized-annealed-batch240 against -later, 155.66 against 154.07), "
-          + "leaving it 1.6 short. This doubles them again, to 480 meta-episodes per iteration in minibatches of 240 (the "
-          + "paper's minibatch is 480), from the same committed snapshot of iteration 9420 over the same 800 iterations: "
-          + "the same 16 Adam steps per iteration on gradients of a quarter of the first variance, at about twice "
-          + "batch240's time per iteration (some 2.5 hours, over two sessions). "
-          + "It gained less than the first doubling: the held-out return averaged 155.8 over its last 400 iterations "
-          + "(batch240 154.7; best 156.76 at 9980, against 155.26), the entropy falling from 0.46 to 0.17. On the fresh "
-          + "tasks the peak scored 156.22 ± 0.52 and the final checkpoint 156.33 ± 0.52, 0.6 and 0.9 above batch240's "
-          + "155.66 and 155.40, 5.7 ± 0.4 below BEB (posterior) and 1.0 short of 157.3; papers' measure 158.47 at "
-          + "iteration 10109, above both published numbers. The peak gained 1.6 from the first doubling and 0.6 from "
-          + "the second. Resumed at 9706; 2.4 hours for the 800 iterations." }
-      { Name = "mdp-n10-gru-standardized-annealed-batch480-late"
-        Title = "GRU on 10 episodes of random tabular MDPs, standardised advantages, 400 iterations at 1e-3 on four times the meta-episodes before the anneal"
-        Setup = MdpSetup 10
-        Flags = timesTheMetaEpisodes 4 standardisedGruMdp + " --max_pol_iters 10620 --adam_lr_anneal_from 9820 --eval_every 20 --seed 0"
-        Agent = "GRU"
-        StartsFrom = fromLaterGruMdp
-        Goal = AtLeast 157.3
-        Deviations =
-            standardisedSmallerIterations (largerIterationsFrom 9420 4) + largerMinibatches 4 + annealed 9820 10620
-        Why =
-          "In mdp-n10-gru-standardized-annealed-batch480 the held-out return rose from 150.1 to 154-155 within 100 "
-          + "iterations of the larger iterations, while the rate was still above 9e-4, and then gained only about 1 more as "
-          + "the rate fell to zero: the larger minibatches, not the falling rate, made most of the lift. On 120-episode "
-          + "iterations, each move of the anneal later paid after it (+2.1, then +1.5). This tests the two together: from "
-          + "the same committed snapshot of iteration 9420, 400 iterations at 1e-3 on 480 meta-episodes per iteration in "
-          + "minibatches of 240, then batch480's 800-iteration anneal; some 3.7 hours over two sessions." }
+      largerGruMdpAnneal
+          "mdp-n10-gru-standardized-annealed-batch240"
+          "GRU on 10 episodes of random tabular MDPs, standardised advantages, annealed on twice the meta-episodes per iteration"
+          2
+          9420
+          10220
+          (
+            "mdp-n10-gru-standardized-annealed-later's anneal lifted its held-out return from 150.0 to 153.7 and its final "
+            + "checkpoint scored 154.59 on the fresh tasks, 2.7 short. Every one of its iterations steps on minibatches of 60 "
+            + "meta-episodes, an eighth of the paper's 480, and on the 10-pull bandits the paper's minibatch closed most of "
+            + "the GRU's gap (bandit-n10-k5-gru-batch480). This anneals the same run from its committed snapshot of "
+            + "iteration 9420 (at 1e-3, held-out 150.1) over the same 800 iterations with twice the meta-episodes per "
+            + "iteration and per minibatch: the same 16 Adam steps per iteration on gradients of half the variance, at "
+            + "about twice the time. The held-out return rose faster and further: 153.8 on average over 9621-9820 and "
+            + "154.7 over its last 400 iterations (best 155.26 at 10120; the batch-120 anneal: 153.7), the entropy falling "
+            + "from 0.45 to 0.19. On the fresh tasks the peak scored 155.66 ± 0.52 and the final checkpoint 155.40 ± 0.52, "
+            + "1.6 and 0.8 above mdp-n10-gru-standardized-annealed-later's, 6.3 ± 0.4 below BEB (posterior) and 1.6 short "
+            + "of 157.3; papers' measure 157.46 at iteration 10150. 1.2 hours for the 800 iterations, in one session.")
+      largerGruMdpAnneal
+          "mdp-n10-gru-standardized-annealed-batch480"
+          "GRU on 10 episodes of random tabular MDPs, standardised advantages, annealed on four times the meta-episodes per iteration"
+          4
+          9420
+          10220
+          (
+            "Annealing on twice the meta-episodes per iteration and per minibatch lifted the GRU's peak by 1.6 over the "
+            + "same anneal on 120 (mdp-n10-gru-standardized-annealed-batch240 against -later, 155.66 against 154.07), "
+            + "leaving it 1.6 short. This doubles them again, to 480 meta-episodes per iteration in minibatches of 240 (the "
+            + "paper's minibatch is 480), from the same committed snapshot of iteration 9420 over the same 800 iterations: "
+            + "the same 16 Adam steps per iteration on gradients of a quarter of the first variance, at about twice "
+            + "batch240's time per iteration (some 2.5 hours, over two sessions). "
+            + "It gained less than the first doubling: the held-out return averaged 155.8 over its last 400 iterations "
+            + "(batch240 154.7; best 156.76 at 9980, against 155.26), the entropy falling from 0.46 to 0.17. On the fresh "
+            + "tasks the peak scored 156.22 ± 0.52 and the final checkpoint 156.33 ± 0.52, 0.6 and 0.9 above batch240's "
+            + "155.66 and 155.40, 5.7 ± 0.4 below BEB (posterior) and 1.0 short of 157.3; papers' measure 158.47 at "
+            + "iteration 10109, above both published numbers. The peak gained 1.6 from the first doubling and 0.6 from "
+            + "the second. Resumed at 9706; 2.4 hours for the 800 iterations.")
+      largerGruMdpAnneal
+          "mdp-n10-gru-standardized-annealed-batch480-late"
+          "GRU on 10 episodes of random tabular MDPs, standardised advantages, 400 iterations at 1e-3 on four times the meta-episodes before the anneal"
+          4
+          9820
+          10620
+          (
+            "In mdp-n10-gru-standardized-annealed-batch480 the held-out return rose from 150.1 to 154-155 within 100 "
+            + "iterations of the larger iterations, while the rate was still above 9e-4, and then gained only about 1 more as "
+            + "the rate fell to zero: the larger minibatches, not the falling rate, made most of the lift. On 120-episode "
+            + "iterations, each move of the anneal later paid after it (+2.1, then +1.5). This tests the two together: from "
+            + "the same committed snapshot of iteration 9420, 400 iterations at 1e-3 on 480 meta-episodes per iteration in "
+            + "minibatches of 240, then batch480's 800-iteration anneal; some 3.7 hours over two sessions.")
       { Name = "bandit-n10-k5-snail"
         Title = "SNAIL on 10-pull, 5-arm Bernoulli bandits"
         Setup = BanditSetup(10, 5)
